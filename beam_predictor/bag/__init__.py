@@ -1,0 +1,1 @@
+"""rosbag2 conversion (scenario folder -> bag) and its exact inverse (bag -> frames)."""

@@ -1,0 +1,118 @@
+"""Convert a DeepSense scenario folder into a rosbag2 (mcap by default, or sqlite3).
+
+The bag is written under a temporary sibling path and renamed into place only when
+every frame has been written, so a failed or interrupted conversion never leaves a
+partial bag behind.  Message timestamps equal the header stamps (the CSV time).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from beam_predictor import contract as C
+from beam_predictor.bag.messages import navsat_msg, frame_to_messages, typestore
+from beam_predictor.deepsense.errors import DeepSenseError
+from beam_predictor.deepsense.reader import ReaderConfig, ReadReport, ScenarioReader
+
+STORAGES = ("mcap", "sqlite3")
+
+
+@dataclass(frozen=True)
+class ConvertConfig:
+    """Scenario -> bag conversion (config/convert.yaml)."""
+
+    storage: str = "mcap"
+    reader: ReaderConfig = field(default_factory=ReaderConfig)
+
+
+@dataclass
+class ConvertResult:
+    bag: Path
+    frames: int
+    messages: int
+    seconds: float
+    report: ReadReport
+
+
+def rosbags_qos(qos: C.QoS):
+    """The contract QoS as rosbags' offered-QoS record (stored in the bag metadata)."""
+    from rosbags.interfaces import (Qos, QosDurability, QosHistory, QosLiveliness,
+                                    QosReliability, QosTime)
+    zero = QosTime(0, 0)
+    return Qos(history=QosHistory.KEEP_LAST, depth=qos.depth,
+               reliability=(QosReliability.RELIABLE if qos.reliability == "reliable"
+                            else QosReliability.BEST_EFFORT),
+               durability=(QosDurability.TRANSIENT_LOCAL if qos.durability == "transient_local"
+                           else QosDurability.VOLATILE),
+               deadline=zero, lifespan=zero, liveliness=QosLiveliness.AUTOMATIC,
+               liveliness_lease_duration=zero, avoid_ros_namespace_conventions=False)
+
+
+class BagSink:
+    """Write contract messages to a rosbags Writer, adding each topic's connection lazily."""
+
+    def __init__(self, writer):
+        self.writer = writer
+        self.store = typestore()
+        self.connections: dict[str, object] = {}
+        self.count = 0
+
+    def write(self, topic: C.Topic, msg, stamp_ns: int) -> None:
+        conn = self.connections.get(topic.name)
+        if conn is None:
+            conn = self.writer.add_connection(topic.name, topic.msgtype, typestore=self.store,
+                                              offered_qos_profiles=[rosbags_qos(topic.qos)])
+            self.connections[topic.name] = conn
+        self.writer.write(conn, stamp_ns, self.store.serialize_cdr(msg, topic.msgtype))
+        self.count += 1
+
+
+def convert(scenario: str | Path, bag: str | Path, config: ConvertConfig | None = None,
+            overwrite: bool = False, progress: bool = True) -> ConvertResult:
+    """Convert ``scenario`` to the rosbag2 folder ``bag``; see the module docstring."""
+    from rosbags.rosbag2 import StoragePlugin, Writer
+
+    config = config or ConvertConfig()
+    if config.storage not in STORAGES:
+        raise ValueError(f"unknown storage '{config.storage}'; choose one of {STORAGES}")
+    bag = Path(bag)
+    if bag.exists() and not overwrite:
+        raise FileExistsError(f"{bag} exists; pass overwrite=True (--overwrite) to replace it")
+    reader = ScenarioReader(scenario, config.reader)
+    # The storage file is named after the bag folder, so write <tmp>/<name> and move it.
+    tmp = bag.parent / f".{bag.name}.partial-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    plugin = StoragePlugin.MCAP if config.storage == "mcap" else StoragePlugin.SQLITE3
+    start = time.perf_counter()
+    frames = 0
+    try:
+        with Writer(tmp / bag.name, version=9, storage_plugin=plugin) as writer:
+            writer.set_custom_data("beam_predictor.source", reader.csv_path.name)
+            writer.set_custom_data("beam_predictor.schema", json.dumps(reader.schema.roles, sort_keys=True))
+            sink = BagSink(writer)
+            last_bs = None
+            for frame in tqdm(reader, total=len(reader), desc=f"convert -> {bag.name}", unit="frame",
+                              disable=not progress):
+                if frame.bs_latlon is not None and (last_bs is None or (frame.bs_latlon != last_bs).any()):
+                    sink.write(C.BS_GPS, navsat_msg(frame.bs_latlon, float("nan"), frame.stamp_ns,
+                                                    C.BS_GPS.frame_id), frame.stamp_ns)
+                    last_bs = frame.bs_latlon
+                for topic, msg in frame_to_messages(frame):
+                    sink.write(topic, msg, frame.stamp_ns)
+                frames += 1
+        if frames == 0:
+            raise DeepSenseError("no frame could be converted", file=reader.csv_path)
+        if bag.exists():
+            shutil.rmtree(bag)
+        os.replace(tmp / bag.name, bag)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return ConvertResult(bag=bag, frames=frames, messages=sink.count,
+                         seconds=time.perf_counter() - start, report=reader.report)

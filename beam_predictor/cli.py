@@ -1,0 +1,122 @@
+"""``beam-predictor``: the command-line entry point (one sub-command per job)."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from collections import Counter
+from pathlib import Path
+
+from beam_predictor.config import ConfigError, config_path, load_config
+
+
+def _cmd_fixture(args) -> int:
+    from beam_predictor.deepsense.fixture import FixtureConfig, write_fixture
+    cfg = load_config(FixtureConfig, args.config or config_path("fixture.yaml"),
+                      overrides={"layout": args.layout, "passes": args.passes,
+                                 "frames_per_pass": args.frames_per_pass, "seed": args.seed})
+    csv_path = write_fixture(args.out, cfg)
+    print(f"fixture scenario: {csv_path} ({cfg.passes} passes x {cfg.frames_per_pass} frames, "
+          f"layout {cfg.layout})")
+    return 0
+
+
+def _cmd_convert(args) -> int:
+    from beam_predictor.bag.convert import ConvertConfig, convert
+    from beam_predictor.bag.reader import inventory
+    cfg = load_config(ConvertConfig, args.config or config_path("convert.yaml"),
+                      overrides={"storage": args.storage})
+    if args.skip_bad:
+        cfg = dataclasses.replace(cfg, reader=dataclasses.replace(cfg.reader, skip_bad=True))
+    result = convert(args.scenario, args.bag, cfg, overwrite=args.overwrite)
+    rep = result.report
+    print(f"wrote {result.frames} frames ({result.messages} messages) to {result.bag} "
+          f"in {result.seconds:.1f} s ({result.frames / max(result.seconds, 1e-9):.1f} frames/s)")
+    if rep.nan_power_rows:
+        print(f"{len(rep.nan_power_rows)} row(s) had NaN power, relabelled with nanargmax: "
+              f"{rep.nan_power_rows}")
+    if rep.label_mismatch_rows:
+        print(f"{len(rep.label_mismatch_rows)} row(s) whose beam label differs from argmax + 1 "
+              f"(label kept): {rep.label_mismatch_rows}")
+    if rep.stamps_adjusted:
+        print(f"{rep.stamps_adjusted} non-increasing time stamp(s) moved 1 ns after their predecessor")
+    if rep.bad_rows:
+        print(f"skipped {len(rep.bad_rows)} bad row(s):")
+        for _, why in rep.bad_rows:
+            print(f"  {why}")
+    print(inventory(result.bag).format())
+    return 0
+
+
+def _cmd_inventory(args) -> int:
+    from beam_predictor.bag.reader import inventory
+    print(inventory(args.bag).format())
+    return 0
+
+
+def _cmd_beams(args) -> int:
+    """Best beam (argmax + 1) of each DeepSense power file given or found in folders."""
+    from beam_predictor.deepsense import files
+    from beam_predictor.deepsense.frame import best_beam
+    paths: list[Path] = []
+    for p in map(Path, args.paths):
+        paths.extend(sorted(p.glob("*.txt")) if p.is_dir() else [p])
+    counts: Counter = Counter()
+    for path in paths:
+        beam, nan = best_beam(files.read_power(path))
+        counts[beam] += 1
+        if args.verbose:
+            print(f"{path.name}\t{beam}{'  (NaN entries)' if nan else ''}")
+    print(f"{len(paths)} power files; best beam (1-based) : count")
+    for beam, n in sorted(counts.items()):
+        print(f"  {beam:>3} : {n}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="beam-predictor", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("fixture", help="write a small fixture scenario in the DeepSense layout")
+    p.add_argument("out", help="scenario folder to create")
+    p.add_argument("--config", help="fixture YAML (default: the shipped config/fixture.yaml)")
+    p.add_argument("--layout", choices=("s31", "s9"))
+    p.add_argument("--passes", type=int)
+    p.add_argument("--frames-per-pass", type=int)
+    p.add_argument("--seed", type=int)
+    p.set_defaults(func=_cmd_fixture)
+
+    p = sub.add_parser("convert", help="convert a DeepSense scenario folder to a rosbag2")
+    p.add_argument("scenario", help="scenario folder (with its CSV) or the CSV itself")
+    p.add_argument("bag", help="rosbag2 folder to create")
+    p.add_argument("--storage", choices=("mcap", "sqlite3"))
+    p.add_argument("--config", help="convert YAML (default: the shipped config/convert.yaml)")
+    p.add_argument("--skip-bad", action="store_true", help="skip bad rows and list them at the end")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing bag")
+    p.set_defaults(func=_cmd_convert)
+
+    p = sub.add_parser("inventory", help="print a bag's topics, types and message counts")
+    p.add_argument("bag")
+    p.set_defaults(func=_cmd_inventory)
+
+    p = sub.add_parser("beams", help="best beams of DeepSense 64-beam power files")
+    p.add_argument("paths", nargs="+", help="power files or folders of them")
+    p.add_argument("-v", "--verbose", action="store_true", help="one line per file")
+    p.set_defaults(func=_cmd_beams)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from beam_predictor.bag.messages import MessageError
+    from beam_predictor.bag.reader import BagError
+    from beam_predictor.deepsense.errors import DeepSenseError
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (DeepSenseError, BagError, MessageError, ConfigError, FileExistsError) as exc:
+        print(f"beam-predictor {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

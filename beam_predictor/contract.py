@@ -1,0 +1,113 @@
+"""The topic and message contract of beam_predictor: the single source of truth.
+
+Every topic name, message type, frame id and QoS profile used by the converter,
+the bag reader and the ROS nodes is defined here and imported from here.  The
+module is plain Python (no rclpy), so the offline tools can use it too; nodes
+turn :class:`QoS` into an ``rclpy.qos.QoSProfile`` with ``nodes.qos``.
+
+Message layouts that are not obvious from the type are documented on the
+:class:`Topic` entries below (radar cube as ``sensor_msgs/Image``, the 64-beam
+power as ``sensor_msgs/LaserScan``, per-frame DeepSense metadata as
+``diagnostic_msgs/DiagnosticArray``).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+# --- Array and codebook (DeepSense 6G unit 1: 16-element ULA, 64 beams over 90 deg) ---
+NUM_BEAMS = 64
+NUM_ANTENNAS = 16
+CARRIER_HZ = 60e9
+CODEBOOK_FOV_DEG = 90.0
+
+# --- Radar cube (DeepSense: complex64, RX x fast-time samples x chirps) ---
+RADAR_NUM_RX = 4
+RADAR_NUM_SAMPLES = 256
+RADAR_CHIRP_COUNTS = (128, 250)   # 128 in most scenarios, 250 in the challenge release
+RADAR_ENCODING = "32FC2"           # real, imaginary interleaved = numpy complex64
+
+# --- Nominal sampling ---
+FRAME_RATE_HZ = 10.0
+
+
+def codebook_angles_rad(num_beams: int = NUM_BEAMS, fov_deg: float = CODEBOOK_FOV_DEG) -> list[float]:
+    """Steering angle of each beam (0-based index), evenly spread over the field of view."""
+    half = math.radians(fov_deg) / 2.0
+    step = 2.0 * half / (num_beams - 1)
+    return [-half + i * step for i in range(num_beams)]
+
+
+@dataclass(frozen=True)
+class QoS:
+    """A ROS-independent description of a QoS profile."""
+
+    reliability: str   # "best_effort" | "reliable"
+    durability: str    # "volatile" | "transient_local"
+    depth: int
+
+
+# Sensor streams: best effort, keep last, shallow.  A best-effort subscriber
+# accepts reliable and best-effort publishers alike (bag players often offer reliable).
+SENSOR_QOS = QoS("best_effort", "volatile", 5)
+# Predictions and commands: reliable, shallow.
+COMMAND_QOS = QoS("reliable", "volatile", 10)
+# Values that never change during a run (base-station position): latched.
+LATCHED_QOS = QoS("reliable", "transient_local", 1)
+
+
+@dataclass(frozen=True)
+class Topic:
+    """One topic of the contract."""
+
+    name: str
+    msgtype: str       # rosbags / ROS 2 full type name
+    frame_id: str
+    qos: QoS
+    doc: str
+
+
+# Frame ids (REP-103/105): `base_station` is the base-station body frame on the pole.
+FRAME_BASE_STATION = "base_station"
+FRAME_CAMERA = "bs_camera_optical"
+FRAME_LIDAR = "bs_lidar"
+FRAME_RADAR = "bs_radar"
+FRAME_ARRAY = "bs_mmwave_array"
+FRAME_GPS_UE = "ue_gps"
+FRAME_GPS_BS = "bs_gps"
+
+CAMERA = Topic(
+    "/bs/camera/image/compressed", "sensor_msgs/msg/CompressedImage", FRAME_CAMERA, SENSOR_QOS,
+    "Camera frame; `format` = 'jpeg', `data` = the DeepSense JPEG bytes unchanged.")
+LIDAR = Topic(
+    "/bs/lidar/points", "sensor_msgs/msg/PointCloud2", FRAME_LIDAR, SENSOR_QOS,
+    "Unorganised cloud (height 1), fields x, y, z, intensity as FLOAT32, little endian, "
+    "point_step 16.")
+RADAR = Topic(
+    "/bs/radar/cube", "sensor_msgs/msg/Image", FRAME_RADAR, SENSOR_QOS,
+    "Raw FMCW cube. encoding '32FC2' (complex64), height = RX * samples (RX-major: row "
+    "r * samples + s), width = chirps, step = width * 8, is_bigendian 0. RX = "
+    f"{RADAR_NUM_RX}; samples = height / RX.")
+POWER = Topic(
+    "/bs/mmwave/power", "sensor_msgs/msg/LaserScan", FRAME_ARRAY, SENSOR_QOS,
+    "Measured 64-beam received power. One reading per codebook beam: angle_min/max = "
+    "codebook edges, `intensities` = linear power, `ranges` = power / max power (RViz draws a "
+    "beam fan). The optimal beam is argmax + 1 (1-based); the dataset label is in FRAME_INFO.")
+UE_GPS = Topic(
+    "/ue/gps/fix", "sensor_msgs/msg/NavSatFix", FRAME_GPS_UE, SENSOR_QOS,
+    "Vehicle (unit 2) position: latitude, longitude in degrees; altitude NaN when unknown.")
+BS_GPS = Topic(
+    "/bs/gps/fix", "sensor_msgs/msg/NavSatFix", FRAME_GPS_BS, LATCHED_QOS,
+    "Base-station (unit 1) position, latched: written once, before the first frame.")
+FRAME_INFO = Topic(
+    "/deepsense/frame_info", "diagnostic_msgs/msg/DiagnosticArray", FRAME_BASE_STATION, SENSOR_QOS,
+    "Per-frame dataset metadata: one DiagnosticStatus named 'deepsense_frame' whose key/values "
+    "hold `index`, `seq_index`, `beam` (1-based label), `power_nan` and every extra CSV column "
+    "as text. Carries sequence boundaries and extra columns through a bag.")
+
+# Sensor topics written by the converter, in the order they are written per frame.
+FRAME_TOPICS = (FRAME_INFO, CAMERA, LIDAR, RADAR, POWER, UE_GPS)
+ALL_DATA_TOPICS = (BS_GPS,) + FRAME_TOPICS
+TOPICS_BY_NAME = {t.name: t for t in ALL_DATA_TOPICS}
+
+FRAME_INFO_STATUS_NAME = "deepsense_frame"

@@ -1,0 +1,220 @@
+"""Stream a DeepSense 6G scenario folder (CSV plus unit1/unit2 files) as typed frames.
+
+The CSV is read row by row and each row's files are loaded only when that frame is
+produced, so a scenario of any size streams in constant memory.  Rows are numbered
+from 1 (the first line after the header) in every error and report.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from beam_predictor.deepsense import files
+from beam_predictor.deepsense.errors import DeepSenseError
+from beam_predictor.deepsense.frame import Frame, Modality, best_beam
+from beam_predictor.deepsense.schema import Schema, resolve_schema
+
+_TIME_RE = re.compile(r"(\d{1,2})[-:](\d{1,2})[-:](\d{1,2})(?:[.\-:](\d+))?")
+
+
+@dataclass(frozen=True)
+class ReaderConfig:
+    """How a scenario folder is read (config/convert.yaml, section ``reader``)."""
+
+    modalities: tuple[str, ...] = tuple(m.value for m in Modality)
+    skip_bad: bool = False          # skip and report bad rows instead of stopping
+    frame_rate_hz: float = 10.0     # stamps from the row number when the CSV has no time
+    date: str = "1970-01-01"        # CSV times are times of day; this is the day (UTC)
+
+
+@dataclass
+class ReadReport:
+    """What the reader noticed while streaming (filled as frames are produced)."""
+
+    rows_read: int = 0
+    bad_rows: list[tuple[int, str]] = field(default_factory=list)
+    nan_power_rows: list[int] = field(default_factory=list)
+    label_mismatch_rows: list[int] = field(default_factory=list)
+    stamps_adjusted: int = 0
+
+
+def parse_time_of_day(text: str) -> float:
+    """Seconds since midnight from DeepSense time cells.
+
+    Accepts ``['16-45-05-799']`` (scenario 9, milliseconds), ``11-46-24.617496``,
+    ``11:46:24.6`` and the same inside brackets or quotes.
+    """
+    m = _TIME_RE.search(text)
+    if not m:
+        raise ValueError(f"unrecognised time stamp {text!r}")
+    h, mi, s, frac = m.groups()
+    seconds = int(h) * 3600 + int(mi) * 60 + int(s)
+    if frac:
+        seconds += int(frac) / 10 ** len(frac)
+    return float(seconds)
+
+
+def find_csv(root: Path) -> Path:
+    """The scenario's CSV: the only one in the folder, or the only ``scenario*.csv``."""
+    root = Path(root)
+    if root.is_file() and root.suffix.lower() == ".csv":
+        return root
+    if not root.is_dir():
+        raise DeepSenseError("scenario folder not found", file=root)
+    found = sorted(root.glob("*.csv"))
+    named = [p for p in found if p.name.lower().startswith("scenario")]
+    if len(found) == 1:
+        return found[0]
+    if len(named) == 1:
+        return named[0]
+    if not found:
+        raise DeepSenseError("no CSV file in the scenario folder", file=root)
+    raise DeepSenseError(f"several CSV files, cannot tell which is the scenario: {[p.name for p in found]}",
+                         file=root)
+
+
+class ScenarioReader:
+    """Iterate over a scenario folder's frames; see the module docstring."""
+
+    def __init__(self, root: str | Path, config: ReaderConfig | None = None):
+        self.config = config or ReaderConfig()
+        self.modalities = Modality.parse(self.config.modalities)
+        self.csv_path = find_csv(Path(root))
+        self.root = self.csv_path.parent
+        with open(self.csv_path, newline="") as fh:
+            header = next(csv.reader(fh), None)
+        if not header:
+            raise DeepSenseError("empty CSV (no header)", file=self.csv_path)
+        self.schema: Schema = resolve_schema(header, str(self.csv_path))
+        self.report = ReadReport()
+        self._epoch = dt.datetime.fromisoformat(self.config.date).replace(
+            tzinfo=dt.timezone.utc).timestamp()
+        self._len: int | None = None
+
+    def __len__(self) -> int:
+        """Number of data rows in the CSV (bad rows included)."""
+        if self._len is None:
+            with open(self.csv_path, newline="") as fh:
+                self._len = max(0, sum(1 for _ in csv.reader(fh)) - 1)
+        return self._len
+
+    def __iter__(self) -> Iterator[Frame]:
+        self.report = ReadReport()
+        bs_cache: dict[str, np.ndarray] = {}
+        state = {"prev_stamp": None, "day_offset": 0.0, "prev_tod": None}
+        with open(self.csv_path, newline="") as fh:
+            for row, rec in enumerate(csv.DictReader(fh), start=1):
+                self.report.rows_read += 1
+                try:
+                    frame = self._frame(row, rec, bs_cache, state)
+                except DeepSenseError as exc:
+                    exc = exc.located(row=row)
+                    if not self.config.skip_bad:
+                        raise exc from None
+                    self.report.bad_rows.append((row, str(exc)))
+                    continue
+                yield frame
+
+    # ---------------------------------------------------------------------------------
+    def _path(self, rec: dict, role: str) -> Path:
+        col = self.schema.column(role)
+        value = (rec.get(col) or "").strip()
+        if not value or value.lower() == "nan":
+            raise DeepSenseError("empty file path", field=col)
+        return self.root / value
+
+    def _load(self, rec: dict, role: str, loader):
+        col = self.schema.column(role)
+        path = self._path(rec, role)
+        try:
+            return loader(path)
+        except DeepSenseError as exc:
+            raise exc.located(field=col) from None
+
+    def _stamp_ns(self, row: int, rec: dict, state: dict) -> int:
+        col = self.schema.column("time")
+        if col is None:
+            seconds = (row - 1) / self.config.frame_rate_hz
+        else:
+            try:
+                tod = parse_time_of_day(rec.get(col) or "")
+            except ValueError as exc:
+                raise DeepSenseError(str(exc), field=col) from None
+            prev = state["prev_tod"]
+            if prev is not None and tod + state["day_offset"] < prev - 12 * 3600:
+                state["day_offset"] += 86400.0      # the recording crossed midnight
+            seconds = tod + state["day_offset"]
+            state["prev_tod"] = seconds
+        stamp = int(round((self._epoch + seconds) * 1e9))
+        if state["prev_stamp"] is not None and stamp <= state["prev_stamp"]:
+            stamp = state["prev_stamp"] + 1         # keep stamps strictly increasing
+            self.report.stamps_adjusted += 1
+        state["prev_stamp"] = stamp
+        return stamp
+
+    def _int_cell(self, rec: dict, role: str, default: int) -> int:
+        col = self.schema.column(role)
+        if col is None:
+            return default
+        cell = (rec.get(col) or "").strip()
+        try:
+            value = float(cell)
+        except ValueError:
+            raise DeepSenseError(f"expected an integer, got {cell!r}", field=col) from None
+        if not math.isfinite(value) or value != int(value):
+            raise DeepSenseError(f"expected an integer, got {cell!r}", field=col)
+        return int(value)
+
+    def _frame(self, row: int, rec: dict, bs_cache: dict, state: dict) -> Frame:
+        mods = self.modalities
+        frame = Frame(index=self._int_cell(rec, "index", row - 1),
+                      seq_index=self._int_cell(rec, "seq", 0),
+                      stamp_ns=self._stamp_ns(row, rec, state))
+        label = self._int_cell(rec, "beam", -1) if self.schema.column("beam") else None
+
+        power_col = self.schema.column("power")
+        if power_col is not None and (Modality.POWER in mods or label is None):
+            power = self._load(rec, "power", files.read_power)
+            try:
+                argmax_beam, frame.power_nan = best_beam(power)
+            except ValueError as exc:
+                raise DeepSenseError(str(exc), field=power_col) from None
+            if frame.power_nan:
+                self.report.nan_power_rows.append(row)
+                label = argmax_beam
+            elif label is None:
+                label = argmax_beam
+            elif label != argmax_beam:
+                self.report.label_mismatch_rows.append(row)
+            if Modality.POWER in mods:
+                frame.power = power
+        frame.beam = label
+
+        if Modality.CAMERA in mods and self.schema.column("camera"):
+            frame.image_jpeg = self._load(rec, "camera", files.read_jpeg)
+        if Modality.LIDAR in mods and self.schema.column("lidar"):
+            frame.lidar = self._load(rec, "lidar", files.read_lidar)
+        if Modality.RADAR in mods and self.schema.column("radar"):
+            frame.radar = self._load(rec, "radar", files.read_radar)
+        if Modality.GPS in mods:
+            frame.ue_latlon = self._load(rec, "ue_loc", files.read_gps)
+            if self.schema.column("bs_loc"):
+                key = str(self._path(rec, "bs_loc"))
+                if key not in bs_cache:
+                    bs_cache[key] = self._load(rec, "bs_loc", files.read_gps)
+                frame.bs_latlon = bs_cache[key]
+        alt_col = self.schema.column("ue_altitude")
+        if alt_col is not None:
+            try:
+                frame.ue_altitude = float(rec.get(alt_col) or "nan")
+            except ValueError:
+                raise DeepSenseError(f"non-numeric altitude {rec.get(alt_col)!r}", field=alt_col) from None
+        frame.extras = {c: rec.get(c) or "" for c in self.schema.extra_columns}
+        return frame

@@ -1,0 +1,65 @@
+"""Resolve DeepSense CSV columns by role rather than by one exact header.
+
+Scenarios 31-34 and scenario 9 (and 41 and others) name the same things differently
+(``unit1_beam`` / ``unit1_beam_index``, ``unit2_loc`` / ``unit2_loc_cal``,
+``time_stamp`` / ``time_stamp[UTC]``).  Each role lists the headers known to carry it;
+matching ignores case and surrounding spaces.  Columns that fill no role are kept
+verbatim as frame extras.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from beam_predictor.deepsense.errors import DeepSenseError
+
+ROLE_CANDIDATES: dict[str, tuple[str, ...]] = {
+    "index": ("index", "abs_index"),
+    "camera": ("unit1_rgb", "unit1_rgb_1", "unit1_camera"),
+    "power": ("unit1_pwr_60ghz", "unit1_pwr", "unit1_power_60ghz", "unit1_power"),
+    "lidar": ("unit1_lidar", "unit1_lidar_1"),
+    "radar": ("unit1_radar", "unit1_radar_1"),
+    "ue_loc": ("unit2_loc", "unit2_loc_cal", "unit2_loc_1", "unit2_gps"),
+    "bs_loc": ("unit1_loc", "unit1_gps"),
+    "beam": ("unit1_beam", "unit1_beam_index", "beam_index"),
+    "time": ("time_stamp", "time_stamp[utc]", "timestamp", "time"),
+    "seq": ("seq_index", "seq_idx", "sequence", "seq"),
+    "ue_altitude": ("unit2_altitude",),
+}
+FILE_ROLES = ("camera", "power", "lidar", "radar", "ue_loc", "bs_loc")
+
+
+@dataclass(frozen=True)
+class Schema:
+    """Which CSV header fills each role (``None`` when the scenario lacks it)."""
+
+    columns: tuple[str, ...]
+    roles: dict[str, str | None]
+
+    def column(self, role: str) -> str | None:
+        return self.roles.get(role)
+
+    @property
+    def extra_columns(self) -> tuple[str, ...]:
+        used = {c for c in self.roles.values() if c is not None}
+        return tuple(c for c in self.columns if c not in used)
+
+
+def resolve_schema(columns, source: str = "CSV") -> Schema:
+    """Match ``columns`` to roles; raise on a schema that lacks what every scenario has."""
+    columns = tuple(columns)
+    by_key = {}
+    for c in columns:
+        by_key.setdefault(c.strip().lower(), c)
+    roles: dict[str, str | None] = {}
+    for role, candidates in ROLE_CANDIDATES.items():
+        roles[role] = next((by_key[c] for c in candidates if c in by_key), None)
+    problems = []
+    if roles["ue_loc"] is None:
+        problems.append(f"no UE position column (tried {list(ROLE_CANDIDATES['ue_loc'])})")
+    if roles["power"] is None and roles["beam"] is None:
+        problems.append("no beam-power or beam-index column (tried "
+                        f"{list(ROLE_CANDIDATES['power']) + list(ROLE_CANDIDATES['beam'])})")
+    if problems:
+        raise DeepSenseError(f"unknown CSV schema: {'; '.join(problems)}; columns are {list(columns)}",
+                             file=source)
+    return Schema(columns=columns, roles=roles)

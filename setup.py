@@ -1,0 +1,30 @@
+"""ament_python package definition of beam_predictor."""
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE = "beam_predictor"
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    packages=find_packages(exclude=["test", "test.*"]),
+    data_files=[
+        ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
+        (f"share/{PACKAGE}", ["package.xml"]),
+        (f"share/{PACKAGE}/launch", glob("launch/*.py")),
+        (f"share/{PACKAGE}/config", glob("config/*.yaml") + glob("config/*.rviz")),
+    ],
+    install_requires=["setuptools"],
+    zip_safe=True,
+    maintainer="beam_predictor maintainers",
+    maintainer_email="maintainers@beam-predictor.invalid",
+    description="Multimodal sensing-aided mmWave beam prediction with LLMs for ROS 2",
+    license="Apache-2.0",
+    tests_require=["pytest"],
+    entry_points={
+        "console_scripts": [
+            "beam-predictor = beam_predictor.cli:main",
+        ],
+    },
+)

@@ -1,0 +1,51 @@
+"""Test-wide settings: loopback-only ROS 2 discovery, a private domain, no hub access."""
+import os
+
+os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+os.environ.setdefault("ROS_DOMAIN_ID", str(os.getpid() % 100 + 1))
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["YOLO_OFFLINE"] = "1"
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from beam_predictor.deepsense.fixture import FixtureConfig, write_fixture  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Small but complete scenarios: every modality, two passes, one NaN power row in seven.
+TINY = dict(passes=2, frames_per_pass=6, image_width=96, image_height=64, lidar_points=256,
+            nan_power_every=7)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The project's shared real-data folder (beside the clone, or $BEAM_PREDICTOR_SHARED_DATA)."""
+    return Path(os.environ.get("BEAM_PREDICTOR_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def tiny_fixture():
+    """The FixtureConfig of `make_scenario` for a layout (to regenerate its expected frames)."""
+    return lambda layout="s31", **overrides: FixtureConfig(layout=layout, **{**TINY, **overrides})
+
+
+@pytest.fixture(scope="session")
+def make_scenario(tmp_path_factory):
+    """Build (and cache per session) a tiny fixture scenario; returns a fresh copy each call."""
+    import shutil
+    built: dict = {}
+
+    def make(layout: str = "s31", **overrides) -> Path:
+        key = (layout, tuple(sorted(overrides.items())))
+        if key not in built:
+            out = tmp_path_factory.mktemp(f"scenario_{layout}")
+            write_fixture(out, FixtureConfig(layout=layout, **{**TINY, **overrides}), progress=False)
+            built[key] = out
+        copy = tmp_path_factory.mktemp(f"copy_{layout}")
+        shutil.copytree(built[key], copy, dirs_exist_ok=True)
+        return copy
+
+    return make
