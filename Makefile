@@ -19,16 +19,22 @@ export PYTHONUNBUFFERED := 1
 
 APT_PACKAGES := libusb-1.0-0 libllvm19
 
-DEMO_SCENARIO := data/demo_fixture
-DEMO_BAG      := rosbags/demo_fixture
+SAMPLE_SCENARIO := data/twin_sample
+SAMPLE_BAG      := rosbags/twin_sample
+BENCH_DATASET   := data/twin_benchmark
+TWIN_WORKERS    ?= 1
+# The project's shared real data, beside the clone.
+SHARED_DATA     ?= ../shared/data
 
-.PHONY: help setup test demo bench-convert clean
+.PHONY: help setup test demo dataset bench-convert twin-pictures twin-realism clean
 
 help:
 	@echo "make demo   - set up, build the sample scenario and bag, and run the main job"
 	@echo "make test   - set up and run the test suite"
 	@echo "make setup  - only build $(VENV) (idempotent)"
+	@echo "make dataset - build the twin benchmark dataset (config/twin.yaml) in $(BENCH_DATASET)"
 	@echo "make bench-convert - converter throughput on a 500-frame full-size fixture"
+	@echo "make twin-pictures / twin-realism - the README pictures / twin-vs-real power report"
 
 setup: $(STAMP)
 
@@ -51,18 +57,30 @@ $(STAMP): requirements.txt setup.py
 test: setup
 	$(PY) -m pytest -q test
 
-$(DEMO_SCENARIO)/scenario.csv: config/fixture.yaml $(STAMP)
-	rm -rf $(DEMO_SCENARIO)
-	$(CLI) fixture $(DEMO_SCENARIO) --config config/fixture.yaml
+# The sample scenario is generated from its committed config the first time it is needed,
+# cached, and rebuilt when the config changes.
+$(SAMPLE_SCENARIO)/scenario.csv: config/twin_sample.yaml $(STAMP)
+	$(CLI) twin --config config/twin_sample.yaml --out $(SAMPLE_SCENARIO) --overwrite
 
-$(DEMO_BAG)/metadata.yaml: $(DEMO_SCENARIO)/scenario.csv config/convert.yaml
-	$(CLI) convert $(DEMO_SCENARIO) $(DEMO_BAG) --config config/convert.yaml --overwrite
+$(SAMPLE_BAG)/metadata.yaml: $(SAMPLE_SCENARIO)/scenario.csv config/convert.yaml
+	$(CLI) convert $(SAMPLE_SCENARIO) $(SAMPLE_BAG) --config config/convert.yaml --overwrite
 
-demo: setup $(DEMO_BAG)/metadata.yaml
-	$(CLI) inventory $(DEMO_BAG)
+demo: setup $(SAMPLE_BAG)/metadata.yaml
+	$(CLI) inventory $(SAMPLE_BAG)
+
+$(BENCH_DATASET)/scenario.csv: config/twin.yaml $(STAMP)
+	$(CLI) twin --config config/twin.yaml --out $(BENCH_DATASET) --overwrite --workers $(TWIN_WORKERS)
+
+dataset: $(BENCH_DATASET)/scenario.csv
+
+twin-pictures: $(SAMPLE_SCENARIO)/scenario.csv
+	$(PY) scripts/twin_pictures.py $(SAMPLE_SCENARIO) docs/img
+
+twin-realism: $(BENCH_DATASET)/scenario.csv
+	$(PY) scripts/twin_realism.py $(BENCH_DATASET) $(SHARED_DATA)/deepsense_s17_power reports/twin_realism
 
 bench-convert: setup
 	$(PY) scripts/bench_convert.py
 
 clean:
-	rm -rf build data $(DEMO_BAG) .pytest_cache
+	rm -rf build data $(SAMPLE_BAG) .pytest_cache

@@ -73,6 +73,22 @@ def _cmd_beams(args) -> int:
     return 0
 
 
+def _cmd_twin(args) -> int:
+    from beam_predictor.twin.config import TwinConfig
+    from beam_predictor.twin.generate import generate
+    cfg = load_config(TwinConfig, args.config or config_path("twin.yaml"),
+                      overrides={"passes": args.passes, "seed": args.seed})
+    summary = generate(args.out, cfg, overwrite=args.overwrite, workers=args.workers)
+    stages = summary["stage_seconds"]
+    print(f"twin scenario: {args.out}: {summary['frames']} frames in {summary['passes']} passes, "
+          f"{summary['seconds']:.1f} s ({summary['frames_per_second']:.2f} frames/s, "
+          f"{summary['workers']} worker(s))")
+    busy = sum(stages.values()) or 1.0
+    print("time by stage (summed over workers): " + ", ".join(
+        f"{k} {v:.1f} s ({100 * v / busy:.0f}%)" for k, v in sorted(stages.items(), key=lambda kv: -kv[1])))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="beam-predictor", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -94,6 +110,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-bad", action="store_true", help="skip bad rows and list them at the end")
     p.add_argument("--overwrite", action="store_true", help="replace an existing bag")
     p.set_defaults(func=_cmd_convert)
+
+    p = sub.add_parser("twin", help="generate a DeepSense-format scenario from the ray-traced twin")
+    p.add_argument("--config", help="twin YAML (default: the shipped config/twin.yaml)")
+    p.add_argument("--out", required=True, help="scenario folder to create")
+    p.add_argument("--passes", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--workers", type=int, default=1, help="processes rendering passes in parallel")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing folder")
+    p.set_defaults(func=_cmd_twin)
 
     p = sub.add_parser("inventory", help="print a bag's topics, types and message counts")
     p.add_argument("bag")

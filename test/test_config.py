@@ -60,3 +60,16 @@ def test_missing_file_and_section(tmp_path):
     assert load_config(Outer, tmp_path / "c.yaml", section="a").n == 2
     with pytest.raises(ConfigError, match="no section 'b'"):
         load_config(Outer, tmp_path / "c.yaml", section="b")
+
+
+def test_twin_sample_differs_from_benchmark_only_in_size():
+    import dataclasses
+
+    from beam_predictor.twin.config import TwinConfig
+    bench = load_config(TwinConfig, config_path("twin.yaml"))
+    sample = load_config(TwinConfig, config_path("twin_sample.yaml"))
+    assert (sample.camera.width, sample.camera.height, sample.lidar_ascii) == (960, 540, True)
+    same = dataclasses.replace(sample, seed=bench.seed, passes=bench.passes, lidar_ascii=bench.lidar_ascii,
+                               camera=dataclasses.replace(sample.camera, width=bench.camera.width,
+                                                          height=bench.camera.height))
+    assert same == bench

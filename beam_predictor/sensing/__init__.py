@@ -1,0 +1,1 @@
+"""Per-modality signal processing shared by preprocessing, visualisation and the nodes."""

@@ -1,0 +1,68 @@
+"""64-beam received power of a half-wavelength ULA from ray-traced paths (pure numpy).
+
+The ray tracer gives, for every propagation path l from the base station to the UE, a
+complex gain a_l (single-element pattern included), a delay tau_l and the departure
+direction.  The array is synthesised here: element n sits at d_n = (n - (N-1)/2) / 2
+wavelengths along +x, so path l reaches it with phase 2*pi*d_n*u_x,l, where u_x is the x
+component of the departure unit vector.  Beam b steers to psi_b (measured from the
+boresight +y toward +x) with w_b = v(sin psi_b) / sqrt(N).  Each subcarrier f sees
+H_f = sum_l a_l exp(-j 2 pi f tau_l) v(u_x,l); the measured power of beam b is the mean
+over subcarriers of |sqrt(P) w_b^H H_f + n|^2 with complex Gaussian noise n.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def element_positions(num_antennas: int) -> np.ndarray:
+    """Element positions along the array axis, in wavelengths."""
+    return (np.arange(num_antennas) - (num_antennas - 1) / 2) * 0.5
+
+
+def steering(ux: np.ndarray, num_antennas: int) -> np.ndarray:
+    """(..., N) array response for direction cosines ``ux`` along the array axis."""
+    d = element_positions(num_antennas)
+    return np.exp(2j * np.pi * np.asarray(ux)[..., None] * d)
+
+
+def codebook(angles_rad, num_antennas: int) -> np.ndarray:
+    """(B, N) beamforming weights steering to each angle (unit norm)."""
+    return steering(np.sin(np.asarray(angles_rad)), num_antennas) / np.sqrt(num_antennas)
+
+
+def impaired(weights: np.ndarray, phase_error_deg: float, gain_error_db: float,
+             rng: np.random.Generator) -> np.ndarray:
+    """Weights as a real array applies them: static per-element phase and gain errors."""
+    n = weights.shape[-1]
+    phase = np.radians(phase_error_deg) * rng.standard_normal(n)
+    gain = 10 ** (gain_error_db * rng.standard_normal(n) / 20)
+    return weights * (gain * np.exp(1j * phase))[None, :]
+
+
+def direction_cosine_x(theta: np.ndarray, phi: np.ndarray) -> np.ndarray:
+    """x component of the unit vector with zenith ``theta`` and azimuth ``phi`` (from +x)."""
+    return np.sin(theta) * np.cos(phi)
+
+
+def subcarriers(bandwidth_hz: float, num: int) -> np.ndarray:
+    """Baseband subcarrier offsets, centred on the carrier."""
+    return (np.arange(num) - (num - 1) / 2) * bandwidth_hz / num
+
+
+def frequency_response(a: np.ndarray, tau: np.ndarray, ux: np.ndarray, num_antennas: int,
+                       freqs: np.ndarray) -> np.ndarray:
+    """(F, N) channel of the synthesised array on each subcarrier."""
+    a, tau, ux = (np.asarray(x).ravel() for x in (a, tau, ux))
+    if a.size == 0:
+        return np.zeros((len(freqs), num_antennas), dtype=np.complex128)
+    delay = np.exp(-2j * np.pi * freqs[:, None] * tau[None, :])          # (F, L)
+    return (delay * a[None, :]) @ steering(ux, num_antennas)            # (F, N)
+
+
+def beam_power(H: np.ndarray, weights: np.ndarray, power_scale: float, noise_power: float,
+               rng: np.random.Generator | None) -> np.ndarray:
+    """(B,) measured linear power of each beam: mean over subcarriers of |y|^2."""
+    y = np.sqrt(power_scale) * (H @ weights.conj().T)                   # (F, B)
+    if rng is not None and noise_power > 0:
+        y = y + np.sqrt(noise_power / 2) * (rng.standard_normal(y.shape) + 1j * rng.standard_normal(y.shape))
+    return np.mean(np.abs(y) ** 2, axis=0)

@@ -1,0 +1,126 @@
+"""Configuration of the ray-traced V2I digital twin (config/twin.yaml; one dataclass per part).
+
+Coordinates are the scene's: x east along the street, y north across it, z up (metres).
+The base station stands on the south side of the street and faces north (+y).
+Sensor extrinsics are offsets from the base-station array centre, axes aligned with the
+base-station frame (x right/east, y forward/north, z up).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ArrayConfig:
+    """Unit 1's phased array and channel measurement."""
+
+    position: tuple[float, ...] = (0.0, -8.0, 5.0)    # array centre, on the facade south of the street
+    tilt_deg: float = 18.0                               # element boresight below the horizon
+    frequency_hz: float = 60e9
+    num_antennas: int = 16                               # half-wavelength ULA along x
+    num_beams: int = 64
+    fov_deg: float = 90.0                                # codebook spans +-fov/2 around +y
+    bandwidth_hz: float = 100e6
+    num_subcarriers: int = 32
+    tx_power_scale: float = 3.0e5      # maps channel gain |h|^2 to DeepSense-like linear units
+    # Measurement noise and static array impairments; these three were set so that the twin's
+    # peak power, sidelobe level and dynamic range match the real scenario-17 files
+    # (scripts/twin_realism.py, README "Realism").
+    noise_power: float = 1.0e-4        # per-subcarrier measurement noise (same units)
+    phase_error_deg: float = 25.0      # static per-element phase error of the phased array (1 sigma)
+    gain_error_db: float = 1.5         # static per-element gain error (1 sigma)
+    max_depth: int = 2
+    samples_per_src: int = 10000
+    element_pattern: str = "tr38901"   # Sionna pattern of each array element ("iso" for tests)
+
+
+@dataclass(frozen=True)
+class CameraConfig:
+    offset: tuple[float, ...] = (0.0, 0.0, 0.3)
+    width: int = 960
+    height: int = 540
+    hfov_deg: float = 90.0
+    pitch_deg: float = -18.0         # negative looks down
+    jpeg_quality: int = 85
+
+
+@dataclass(frozen=True)
+class LidarConfig:
+    offset: tuple[float, ...] = (0.0, 0.0, 0.6)
+    channels: int = 32
+    points_per_channel: int = 512
+    hfov_deg: float = 180.0          # front half-space
+    vfov_deg: tuple[float, ...] = (-25.0, 5.0)
+    range_noise_m: float = 0.01
+    max_range_m: float = 80.0
+
+
+@dataclass(frozen=True)
+class RadarConfig:
+    """FMCW radar (TI-style, 4 RX); documented in twin/radar.py."""
+
+    offset: tuple[float, ...] = (0.0, 0.0, -0.3)
+    carrier_hz: float = 77e9
+    num_rx: int = 4
+    num_samples: int = 256
+    num_chirps: int = 128
+    sample_rate_hz: float = 10e6
+    slope_hz_per_s: float = 24e12           # 24 MHz/us
+    chirp_period_s: float = 35e-6
+    noise_std: float = 1e-4
+    max_depth: int = 1
+    samples_per_src: int = 8000
+    vehicle_scattering: float = 0.5         # diffuse scattering coefficient of vehicle bodies
+
+
+@dataclass(frozen=True)
+class TrafficConfig:
+    """Passes of the UE car and the other vehicles."""
+
+    lanes_y: tuple[float, ...] = (-5.0, -1.7, 1.7, 5.0)   # lane centres; south two drive east
+    ue_lanes: tuple[float, ...] = (-1.7, 1.7, 5.0)        # the UE avoids the kerb lane (blockers use it)
+    pass_half_angle_deg: float = 55.0     # a pass spans the UE's view from -55 to +55 deg off boresight
+    speed_mps: tuple[float, ...] = (5.0, 20.0)
+    max_blockers: int = 2                                   # other moving vehicles per pass
+    truck_probability: float = 0.5                          # a blocker is a truck (else a car)
+    truck_scale: tuple[float, ...] = (2.2, 1.35, 2.7)       # car mesh scaled to a truck
+    ue_antenna_height: float = 1.7
+    conditions: tuple[str, ...] = ("day", "day", "dusk", "night", "rain")
+
+
+@dataclass(frozen=True)
+class GpsConfig:
+    origin_lat: float = 33.4207          # the base station
+    origin_lon: float = -111.9289
+    origin_alt: float = 350.0
+    noise_m: float = 0.02                 # RTK-level horizontal noise (1 sigma)
+
+
+@dataclass(frozen=True)
+class PinchingConfig:
+    """Roadside dielectric waveguide with pinching antennas (LLM-PASS, paper 003)."""
+
+    start: tuple[float, ...] = (-20.0, -7.5, 5.0)   # feed point; the waveguide runs along +x
+    length_m: float = 40.0
+    effective_index: float = 1.4
+    num_pas: int = 4
+    min_spacing_m: float = 0.003      # above half a wavelength (2.5 mm) against mutual coupling
+    num_codewords: int = 32
+    target_y: float = 0.0                 # codeword focus line across the street
+    target_z: float = 1.7
+
+
+@dataclass(frozen=True)
+class TwinConfig:
+    seed: int = 0
+    passes: int = 120
+    frame_rate_hz: float = 10.0
+    split: tuple[float, ...] = (0.7, 0.15, 0.15)     # train/val/test fractions of passes
+    lidar_ascii: bool = True                          # DeepSense writes ASCII PLY
+    array: ArrayConfig = field(default_factory=ArrayConfig)
+    camera: CameraConfig = field(default_factory=CameraConfig)
+    lidar: LidarConfig = field(default_factory=LidarConfig)
+    radar: RadarConfig = field(default_factory=RadarConfig)
+    traffic: TrafficConfig = field(default_factory=TrafficConfig)
+    gps: GpsConfig = field(default_factory=GpsConfig)
+    pinching: PinchingConfig = field(default_factory=PinchingConfig)

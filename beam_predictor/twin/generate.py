@@ -1,0 +1,306 @@
+"""Generate a DeepSense-format scenario from the ray-traced twin (``beam-predictor twin``).
+
+Each pass of the UE car is one sequence at 10 Hz.  Per frame, the twin ray traces the
+base station -> UE channel (64-beam power), the monostatic radar channel (raw FMCW cube),
+casts the camera and LiDAR rays, checks line of sight, evaluates every pinching-antenna
+codeword, and writes everything through :class:`ScenarioWriter`, so the reader, the
+converter and training treat the result like a real scenario.
+
+Columns written beside the DeepSense ones (all per frame):
+
+===================  =====================================================================
+``ue_x/ue_y/ue_z``   UE antenna in scene coordinates [m] (x east, y north, z up)
+``ue_vx``            UE velocity along x [m/s]
+``los``              1 when the array -> UE antenna segment is unobstructed
+``ue_bbox``          UE box in the image, ``u_min v_min u_max v_max`` pixels; empty if hidden
+``unit1_yolo``       YOLO label file of every visible vehicle (class 0 car, 1 truck)
+``unit1_pass``       complex64 .npy: effective PASS channel of every codeword (K,)
+``pass_codeword``    best PASS codeword, 1-based; ``pass_gain_db`` its gain |h|^2 in dB
+``condition``        lighting/weather of the pass: day, dusk, night, rain
+``split``            train / val / test (by pass)
+===================  =====================================================================
+
+``twin_meta.json`` holds the config, the sensor extrinsics and intrinsics, the beam
+codebook angles and the PASS codebook (also ``unit1/pass_data/pass_codebook.npy``);
+``splits.csv`` lists each pass's split.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from beam_predictor import contract
+from beam_predictor.config import to_mapping
+from beam_predictor.deepsense.frame import Frame, best_beam
+from beam_predictor.deepsense.writer import ScenarioWriter
+from beam_predictor.geo import enu_to_latlon
+from beam_predictor.twin import camera as cam_mod
+from beam_predictor.twin import channel, lidar, pinching, radar
+from beam_predictor.twin.config import TwinConfig
+from beam_predictor.twin.traffic import PassPlan, plan_pass
+
+EXTRA_COLUMNS = ("ue_x", "ue_y", "ue_z", "ue_vx", "los", "ue_bbox", "unit1_yolo", "unit1_pass",
+                 "pass_codeword", "pass_gain_db", "condition", "split")
+START_OF_DAY_S = 9 * 3600.0       # first pass starts at 09:00:00
+PASS_GAP_S = 5.0
+
+
+def assign_splits(num_passes: int, fractions, rng: np.random.Generator) -> list[str]:
+    """Split passes (not frames) into train/val/test with the given fractions."""
+    order = rng.permutation(num_passes)
+    n_val = int(round(fractions[1] * num_passes))
+    n_test = int(round(fractions[2] * num_passes))
+    labels = ["train"] * num_passes
+    for i in order[:n_val]:
+        labels[i] = "val"
+    for i in order[n_val:n_val + n_test]:
+        labels[i] = "test"
+    return labels
+
+
+class TwinGenerator:
+    """Renders frames of planned passes; one instance holds the Sionna scene."""
+
+    def __init__(self, cfg: TwinConfig):
+        from beam_predictor.twin.scene import TwinScene
+        self.cfg = cfg
+        self.scene = TwinScene(cfg)
+        bs = np.asarray(cfg.array.position, dtype=float)
+        self.bs = bs
+        self.cam = cam_mod.PinholeCamera(bs + np.asarray(cfg.camera.offset), cfg.camera.width,
+                                         cfg.camera.height, cfg.camera.hfov_deg, cfg.camera.pitch_deg)
+        self.cam_rays = self.cam.pixel_rays()
+        self.lidar_origin = bs + np.asarray(cfg.lidar.offset)
+        self.lidar_dirs = lidar.scan_directions(cfg.lidar)
+        ideal = channel.codebook(contract.codebook_angles_rad(cfg.array.num_beams, cfg.array.fov_deg),
+                                 cfg.array.num_antennas)
+        # the hardware's errors are fixed for the array: drawn once from the scenario seed
+        self.weights = channel.impaired(ideal, cfg.array.phase_error_deg, cfg.array.gain_error_db,
+                                        np.random.default_rng([cfg.seed, 0, 4]))
+        self.freqs = channel.subcarriers(cfg.array.bandwidth_hz, cfg.array.num_subcarriers)
+        self.pass_book = pinching.build_codebook(cfg.pinching, cfg.array.frequency_hz)
+        self.pa_xyz = pinching.pa_world(self.pass_book, cfg.pinching).reshape(-1, 3)
+        self.timing: dict[str, float] = defaultdict(float)
+        self._object_info()
+
+    def _object_info(self) -> None:
+        info = {}
+        for name, obj in self.scene.scene.objects.items():
+            kind = "floor" if name == "floor" else "vehicle" if name.startswith("car_") else "building"
+            info[int(obj.object_id)] = (kind, obj.radio_material.name, None)
+        self.object_info = info
+        self.reflectivity = {oid: lidar.REFLECTIVITY.get(kind if kind != "building" else material, 0.5)
+                             for oid, (kind, material, _) in info.items()}
+        self.vehicle_ids = {n: int(o.object_id) for n, o in self.scene.vehicles.items()}
+
+    def plan(self, num_passes: int) -> list[PassPlan]:
+        plans = []
+        for seq in range(1, num_passes + 1):
+            rng = np.random.default_rng([self.cfg.seed, seq, 1])
+            plans.append(plan_pass(seq, self.cfg, self.scene.vehicles, self.bs[:2], rng))
+        return plans
+
+    def _tick(self, name: str, start: float) -> float:
+        now = time.perf_counter()
+        self.timing[name] += now - start
+        return now
+
+    def render_pass(self, plan: PassPlan, first_index: int, start_s: float, split: str):
+        """Yield (frame, files) for every frame of a pass; ``files`` are extra files to write."""
+        cfg = self.cfg
+        rng = np.random.default_rng([cfg.seed, plan.seq, 2])
+        palette = rng.integers(30, 230, size=(len(plan.tracks), 3))
+        classes = {}
+        for tr in plan.tracks:
+            classes[self.vehicle_ids[tr.name]] = 1 if tr.kind == "truck" else 0
+        truck = np.asarray(cfg.traffic.truck_scale)
+        scales = {tr.name: truck if tr.kind == "truck" else np.ones(3) for tr in plan.tracks}
+        for tr in plan.tracks:                 # parked vehicles (and scales) are set once per pass
+            self.scene.place(tr.name, (tr.x(0.0), tr.lane_y), (tr.vx, 0.0, 0.0), scales[tr.name])
+        colours = {tr.name: tuple(int(c) for c in palette[i]) for i, tr in enumerate(plan.tracks)}
+        movers = [tr for tr in plan.tracks if tr.vx != 0.0]
+        for tr in plan.tracks:
+            lo, hi = self.scene.bbox(tr.name)
+            self.object_info[self.vehicle_ids[tr.name]] = ("vehicle", "metal", (colours[tr.name], lo, hi))
+        for k in range(plan.num_frames):
+            t0 = time.perf_counter()
+            t = k / cfg.frame_rate_hz
+            for tr in movers:
+                self.scene.place(tr.name, (tr.x(t), tr.lane_y), (tr.vx, 0.0, 0.0), scales[tr.name])
+                lo, hi = self.scene.bbox(tr.name)
+                self.object_info[self.vehicle_ids[tr.name]] = ("vehicle", "metal", (colours[tr.name], lo, hi))
+            ue = plan.ue
+            ue_ant = np.array([ue.x(t), ue.lane_y, cfg.traffic.ue_antenna_height])
+            t0 = self._tick("place", t0)
+
+            paths = self.scene.trace_comms(ue_ant, seed=first_index + k)
+            H = channel.frequency_response(paths.a, paths.tau, paths.ux, cfg.array.num_antennas, self.freqs)
+            power = channel.beam_power(H, self.weights, cfg.array.tx_power_scale, cfg.array.noise_power,
+                                       rng).astype(np.float32)
+            t0 = self._tick("comms", t0)
+
+            rp = self.scene.trace_radar(seed=first_index + k)
+            far = rp.tau * radar.C0 / 2 > 1.0          # drop TX->RX leakage and the pole itself
+            cube = radar.synthesize_cube(rp.a[far], rp.tau[far],
+                                         rp.doppler[far] * cfg.radar.carrier_hz / cfg.array.frequency_hz,
+                                         rp.ux[far], cfg.radar, rng)
+            t0 = self._tick("radar", t0)
+
+            ids, dist, normals = self.scene.cast(self.cam.position, self.cam_rays)
+            img = cam_mod.shade(ids, dist, normals, self.cam_rays, self.cam, self.object_info, plan.condition,
+                                rng, lanes_y=self._lane_lines())
+            jpeg = cam_mod.encode_jpeg(img, cfg.camera.jpeg_quality, blur=plan.condition == "rain")
+            boxes = cam_mod.boxes_from_ids(ids, self.cam.width, self.cam.height, classes)
+            t0 = self._tick("camera", t0)
+
+            lids, ldist, lnorm = self.scene.cast(self.lidar_origin, self.lidar_dirs)
+            uniq, inverse = np.unique(lids, return_inverse=True)
+            refl = np.array([self.reflectivity.get(int(u), 0.0) for u in uniq])[inverse]
+            points = lidar.points_from_hits(self.lidar_dirs, ldist, lnorm, refl, cfg.lidar, rng)
+            t0 = self._tick("lidar", t0)
+
+            ue_id = self.vehicle_ids[ue.name]
+            los = bool(self.scene.visible(self.bs[None, :], ue_ant[None, :], ignore_ids=[ue_id])[0])
+            pa_los = self.scene.visible(self.pa_xyz, np.broadcast_to(ue_ant, self.pa_xyz.shape),
+                                        ignore_ids=[ue_id]).reshape(self.pass_book.shape)
+            h_pass = pinching.effective_channels(self.pass_book, ue_ant, pa_los.astype(float), cfg.pinching,
+                                                 cfg.array.frequency_hz)
+            gains = pinching.gain_db(h_pass)
+            t0 = self._tick("los+pass", t0)
+
+            index = first_index + k
+            latlon = enu_to_latlon(ue_ant[0] - self.bs[0] + rng.normal(0, cfg.gps.noise_m),
+                                   ue_ant[1] - self.bs[1] + rng.normal(0, cfg.gps.noise_m),
+                                   (cfg.gps.origin_lat, cfg.gps.origin_lon))
+            box = boxes.get(ue_id)
+            yolo = cam_mod.yolo_lines(boxes, classes, self.cam.width, self.cam.height)
+            extras = {
+                "ue_x": f"{ue_ant[0]:.4f}", "ue_y": f"{ue_ant[1]:.4f}", "ue_z": f"{ue_ant[2]:.4f}",
+                "ue_vx": f"{ue.vx:.4f}", "los": "1" if los else "0",
+                "ue_bbox": "" if box is None else " ".join(f"{v:.0f}" for v in box[:4]),
+                "unit1_yolo": f"./unit1/yolo_labels/image_{index}.txt",
+                "unit1_pass": f"./unit1/pass_data/pass_channel_{index}.npy",
+                "pass_codeword": str(int(np.argmax(gains)) + 1), "pass_gain_db": f"{gains.max():.3f}",
+                "condition": plan.condition, "split": split,
+            }
+            frame = Frame(index=index, seq_index=plan.seq, stamp_ns=int(round((start_s + t) * 1e9)),
+                          beam=best_beam(power)[0], power=power, image_jpeg=jpeg, lidar=points, radar=cube,
+                          ue_latlon=latlon, ue_altitude=cfg.gps.origin_alt + ue_ant[2] - self.bs[2],
+                          bs_latlon=np.array([cfg.gps.origin_lat, cfg.gps.origin_lon]), extras=extras)
+            files = {extras["unit1_yolo"]: "\n".join(yolo) + ("\n" if yolo else ""),
+                     extras["unit1_pass"]: h_pass.astype(np.complex64)}
+            self._tick("assemble", t0)
+            yield frame, files
+
+    def _lane_lines(self) -> tuple[float, ...]:
+        lanes = sorted(self.cfg.traffic.lanes_y)
+        return tuple((a + b) / 2 for a, b in zip(lanes, lanes[1:]) if (a + b) / 2 != 0)
+
+    def meta(self) -> dict:
+        cfg = self.cfg
+        return {
+            "config": to_mapping(cfg),
+            "frames": "x east along the street, y north, z up; base station faces +y",
+            "base_station_array": list(map(float, self.bs)),
+            "camera": {"position": self.cam.position.tolist(), "width": self.cam.width,
+                       "height": self.cam.height, "fx": self.cam.fx, "fy": self.cam.fx,
+                       "cx": self.cam.width / 2, "cy": self.cam.height / 2, "pitch_deg": self.cam.pitch_deg},
+            "lidar_origin": self.lidar_origin.tolist(),
+            "radar_origin": (self.bs + np.asarray(cfg.radar.offset)).tolist(),
+            "beam_angles_deg": np.degrees(contract.codebook_angles_rad(cfg.array.num_beams,
+                                                                       cfg.array.fov_deg)).tolist(),
+            "pass_codebook_m": self.pass_book.tolist(),
+            "yolo_classes": {"0": "car", "1": "truck"},
+        }
+
+
+_WORKER: TwinGenerator | None = None
+
+
+def _worker_init(cfg: TwinConfig) -> None:
+    global _WORKER
+    _WORKER = TwinGenerator(cfg)
+
+
+def _worker_pass(job):
+    plan, index, start_s, split = job
+    before = dict(_WORKER.timing)
+    frames = list(_WORKER.render_pass(plan, index, start_s, split))
+    return frames, {k: v - before.get(k, 0.0) for k, v in _WORKER.timing.items()}
+
+
+def generate(out: str | Path, cfg: TwinConfig | None = None, progress: bool = True,
+             overwrite: bool = False, workers: int = 1) -> dict:
+    """Write the twin scenario to ``out`` (atomically); returns a summary with timings.
+
+    ``workers`` > 1 renders passes in that many processes (each with its own scene); the
+    output is identical to a single-process run because every pass is seeded on its own.
+    """
+    import multiprocessing as mp
+    cfg = cfg or TwinConfig()
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise FileExistsError(f"{out} exists; pass overwrite=True (--overwrite) to replace it")
+    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    start = time.perf_counter()
+    gen = TwinGenerator(cfg)
+    setup_s = time.perf_counter() - start
+    plans = gen.plan(cfg.passes)
+    splits = assign_splits(cfg.passes, cfg.split, np.random.default_rng([cfg.seed, 0, 3]))
+    total = sum(p.num_frames for p in plans)
+    jobs, index, start_s = [], 1, START_OF_DAY_S
+    for plan, split in zip(plans, splits):
+        jobs.append((plan, index, start_s, split))
+        index += plan.num_frames
+        start_s += plan.num_frames / cfg.frame_rate_hz + PASS_GAP_S
+    timing: dict[str, float] = defaultdict(float)
+    pool = None
+    try:
+        if workers > 1:
+            pool = mp.get_context("spawn").Pool(workers, initializer=_worker_init, initargs=(cfg,))
+            results = pool.imap(_worker_pass, jobs)
+        else:
+            results = ((list(gen.render_pass(*job)), {}) for job in jobs)
+        with ScenarioWriter(tmp, layout="s31", extra_columns=EXTRA_COLUMNS,
+                            ascii_ply=cfg.lidar_ascii) as writer:
+            for sub in ("unit1/yolo_labels", "unit1/pass_data"):
+                (tmp / sub).mkdir(parents=True, exist_ok=True)
+            np.save(tmp / "unit1/pass_data/pass_codebook.npy", gen.pass_book)
+            with tqdm(total=total, desc="twin", unit="frame", disable=not progress) as bar:
+                for frames, stage_s in results:
+                    for name, sec in stage_s.items():
+                        timing[name] += sec
+                    for frame, files in frames:
+                        t0 = time.perf_counter()
+                        for rel, content in files.items():
+                            if isinstance(content, str):
+                                (tmp / rel).write_text(content)
+                            else:
+                                np.save(tmp / rel, content)
+                        writer.add(frame)
+                        timing["write"] += time.perf_counter() - t0
+                        bar.update(1)
+        (tmp / "twin_meta.json").write_text(json.dumps(gen.meta(), indent=1))
+        (tmp / "splits.csv").write_text("seq_index,split,condition,frames\n" + "".join(
+            f"{p.seq},{s},{p.condition},{p.num_frames}\n" for p, s in zip(plans, splits)))
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    finally:
+        if pool is not None:
+            pool.terminate()
+        shutil.rmtree(tmp, ignore_errors=True)
+    for name, sec in gen.timing.items():
+        timing[name] += sec
+    elapsed = time.perf_counter() - start
+    return {"frames": total, "passes": cfg.passes, "workers": workers, "seconds": elapsed,
+            "setup_seconds": setup_s, "frames_per_second": total / max(elapsed - setup_s, 1e-9),
+            "stage_seconds": dict(timing)}
