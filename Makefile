@@ -26,7 +26,7 @@ TWIN_WORKERS    ?= 1
 # The project's shared real data, beside the clone.
 SHARED_DATA     ?= ../shared/data
 
-.PHONY: help setup test demo dataset bench-convert twin-pictures twin-realism clean
+.PHONY: help setup test demo dataset bench-convert twin-pictures twin-stats twin-realism clean
 
 help:
 	@echo "make demo   - set up, build the sample scenario and bag, and run the main job"
@@ -76,8 +76,12 @@ dataset: $(BENCH_DATASET)/scenario.csv
 twin-pictures: $(SAMPLE_SCENARIO)/scenario.csv
 	$(PY) scripts/twin_pictures.py $(SAMPLE_SCENARIO) docs/img
 
+twin-stats: $(BENCH_DATASET)/scenario.csv
+	$(PY) scripts/twin_stats.py $(BENCH_DATASET)
+
 twin-realism: $(BENCH_DATASET)/scenario.csv
 	$(PY) scripts/twin_realism.py $(BENCH_DATASET) $(SHARED_DATA)/deepsense_s17_power reports/twin_realism
+	cp reports/twin_realism/realism.png docs/img/twin_realism.png
 
 bench-convert: setup
 	$(PY) scripts/bench_convert.py

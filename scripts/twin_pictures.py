@@ -49,7 +49,7 @@ def main() -> None:
     box = [float(v) for v in frame.extras["ue_bbox"].split()]
     ImageDraw.Draw(img).rectangle(box, outline=(255, 40, 40), width=3)
     img.thumbnail((640, 360))
-    img.save(args.out / "twin_camera.png", optimize=True)
+    img.convert("P", palette=Image.ADAPTIVE, colors=128).save(args.out / "twin_camera.png", optimize=True)
 
     pts = frame.lidar
     fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
