@@ -156,7 +156,7 @@ def read_lidar(path: Path) -> np.ndarray:
         return fast
     from plyfile import PlyData
     try:
-        ply = PlyData.read(io.BytesIO(data))
+        ply = PlyData.read(str(path))      # from the path: plyfile memory-maps binary bodies
     except Exception as exc:  # plyfile raises PlyParseError, ValueError, struct errors
         raise DeepSenseError(f"not a readable PLY file ({exc})", file=path) from None
     if "vertex" not in ply:
