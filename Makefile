@@ -26,7 +26,8 @@ TWIN_WORKERS    ?= 1
 # The project's shared real data, beside the clone.
 SHARED_DATA     ?= ../shared/data
 
-.PHONY: help setup test demo dataset bench-convert twin-pictures twin-stats twin-realism clean
+.PHONY: help setup test demo dataset bench-convert bench-sensing pretrain twin-pictures twin-stats \
+	twin-realism clean
 
 help:
 	@echo "make demo   - set up, build the sample scenario and bag, and run the main job"
@@ -34,6 +35,8 @@ help:
 	@echo "make setup  - only build $(VENV) (idempotent)"
 	@echo "make dataset - build the twin benchmark dataset (config/twin.yaml) in $(BENCH_DATASET)"
 	@echo "make bench-convert - converter throughput on a 500-frame full-size fixture"
+	@echo "make bench-sensing - per-frame preprocessing + encoder latency (CPU default and paper size)"
+	@echo "make pretrain - pre-train the four encoders on the benchmark dataset (Top-1/Top-3 table)"
 	@echo "make twin-pictures / twin-realism - the README pictures / twin-vs-real power report"
 
 setup: $(STAMP)
@@ -85,6 +88,13 @@ twin-realism: $(BENCH_DATASET)/scenario.csv
 
 bench-convert: setup
 	$(PY) scripts/bench_convert.py
+
+bench-sensing: $(SAMPLE_SCENARIO)/scenario.csv
+	$(PY) scripts/bench_sensing.py --scenario $(SAMPLE_SCENARIO)
+
+pretrain: $(BENCH_DATASET)/scenario.csv config/pretrain.yaml config/sensing.yaml
+	$(CLI) pretrain --data $(BENCH_DATASET) --config config/pretrain.yaml --sensing config/sensing.yaml \
+	  --out checkpoints/encoders --report reports/pretrain
 
 clean:
 	rm -rf build data $(SAMPLE_BAG) .pytest_cache

@@ -89,6 +89,46 @@ def _cmd_twin(args) -> int:
     return 0
 
 
+def _cmd_pretrain(args) -> int:
+    from beam_predictor.sensing.config import SensingConfig
+    from beam_predictor.sensing.dataset import prepare
+    from beam_predictor.sensing.pretrain import PretrainConfig, save_checkpoint, train_modality, write_report
+    sensing = load_config(SensingConfig, args.sensing or config_path("sensing.yaml"))
+    cfg = dataclasses.replace(load_config(PretrainConfig, args.config or config_path("pretrain.yaml"),
+                                          overrides={"epochs": args.epochs}), sensing=sensing)
+    data = prepare(args.data, sensing, cfg.modalities, cache_dir=args.cache)
+    out, metrics, histories = Path(args.out), [], {}
+    for modality in cfg.modalities:
+        model, m, hist = train_modality(data, modality, cfg)
+        save_checkpoint(out / f"encoder_{modality}.pt", model, modality, cfg, data, m)
+        metrics.append(m)
+        histories[modality] = hist
+    write_report(Path(args.report), metrics, histories)
+    print(f"{'modality':<8}{'params':>11}{'train':>7}{'test':>6}{'missing':>8}{'Top-1':>8}{'Top-3':>8}"
+          f"{'train s':>9}")
+    for m in metrics:
+        print(f"{m['modality']:<8}{m['params']:>11,}{m['train_frames']:>7}{m['test_frames']:>6}"
+              f"{m['missing_frames']:>8}{100 * m['test_top1']:>7.1f}%{100 * m['test_top3']:>7.1f}%"
+              f"{m['train_seconds']:>9.1f}")
+    print(f"checkpoints: {out}; report: {args.report}")
+    return 0
+
+
+def _cmd_features(args) -> int:
+    from beam_predictor.sensing.dataset import prepare
+    from beam_predictor.sensing.features import encode, load_encoder
+    ckpts = {p.stem.split("_", 1)[1]: p for p in sorted(Path(args.encoders).glob("encoder_*.pt"))}
+    if not ckpts:
+        raise ConfigError(f"{args.encoders}: no encoder_<modality>.pt checkpoint")
+    _, sensing, _ = load_encoder(next(iter(ckpts.values())))
+    data = prepare(args.data, sensing, tuple(ckpts), cache_dir=args.cache)
+    for modality, ckpt in ckpts.items():
+        feats = encode(data, modality, ckpt, args.data, cache_dir=args.cache)
+        print(f"{modality:<6} features {feats.features.shape} missing {int(feats.missing.sum())} "
+              f"encoder version {feats.version} ({ckpt})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="beam-predictor", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -119,6 +159,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="processes rendering passes in parallel")
     p.add_argument("--overwrite", action="store_true", help="replace an existing folder")
     p.set_defaults(func=_cmd_twin)
+
+    p = sub.add_parser("pretrain", help="pre-train each modality's encoder on the current beam")
+    p.add_argument("--data", required=True, help="scenario folder with train/val/test splits")
+    p.add_argument("--config", help="pretrain YAML (default: the shipped config/pretrain.yaml)")
+    p.add_argument("--sensing", help="sensing YAML (default: the shipped config/sensing.yaml)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--out", default="checkpoints/encoders", help="checkpoint folder")
+    p.add_argument("--report", default="reports/pretrain", help="CSV + PNG report folder")
+    p.add_argument("--cache", default="build/cache", help="preprocessed-input cache folder")
+    p.set_defaults(func=_cmd_pretrain)
+
+    p = sub.add_parser("features", help="encode every frame with the pretrained encoders (cached)")
+    p.add_argument("--data", required=True, help="scenario folder")
+    p.add_argument("--encoders", default="checkpoints/encoders", help="folder of encoder_<modality>.pt")
+    p.add_argument("--cache", default="build/cache", help="feature cache folder")
+    p.set_defaults(func=_cmd_features)
 
     p = sub.add_parser("inventory", help="print a bag's topics, types and message counts")
     p.add_argument("bag")
