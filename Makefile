@@ -26,7 +26,7 @@ TWIN_WORKERS    ?= 1
 # The project's shared real data, beside the clone.
 SHARED_DATA     ?= ../shared/data
 
-.PHONY: help setup test demo dataset bench-convert bench-sensing pretrain twin-pictures twin-stats \
+.PHONY: help setup test demo dataset bench-convert bench-sensing pretrain detector twin-pictures twin-stats \
 	twin-realism clean
 
 help:
@@ -37,6 +37,7 @@ help:
 	@echo "make bench-convert - converter throughput on a 500-frame full-size fixture"
 	@echo "make bench-sensing - per-frame preprocessing + encoder latency (CPU default and paper size)"
 	@echo "make pretrain - pre-train the four encoders on the benchmark dataset (Top-1/Top-3 table)"
+	@echo "make detector - train the YOLO detector on twin frames; mAP50 and UE association accuracy"
 	@echo "make twin-pictures / twin-realism - the README pictures / twin-vs-real power report"
 
 setup: $(STAMP)
@@ -91,6 +92,9 @@ bench-convert: setup
 
 bench-sensing: $(SAMPLE_SCENARIO)/scenario.csv
 	$(PY) scripts/bench_sensing.py --scenario $(SAMPLE_SCENARIO)
+
+detector: $(BENCH_DATASET)/scenario.csv config/detector.yaml
+	$(CLI) detector --data $(BENCH_DATASET) --config config/detector.yaml --out models/yolo_twin.pt
 
 pretrain: $(BENCH_DATASET)/scenario.csv config/pretrain.yaml config/sensing.yaml
 	$(CLI) pretrain --data $(BENCH_DATASET) --config config/pretrain.yaml --sensing config/sensing.yaml \

@@ -6,6 +6,9 @@ os.environ.setdefault("ROS_DOMAIN_ID", str(os.getpid() % 100 + 1))
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["YOLO_OFFLINE"] = "1"
+# ultralytics reads its config folder at import: keep it inside the project's build area
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+os.environ.setdefault("YOLO_CONFIG_DIR", os.path.join(_REPO, "build", "ultralytics"))
 
 from pathlib import Path  # noqa: E402
 

@@ -40,12 +40,12 @@ class Prepared:
 def prep_image(jpeg: bytes | None, cfg: ImagePrepConfig) -> Prepared:
     if jpeg is None:
         return Prepared(None, "no image")
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
     try:
         with Image.open(io.BytesIO(jpeg)) as im:
             rgb = im.convert("RGB").resize((cfg.size, cfg.size), Image.BILINEAR)
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        return Prepared(None, f"corrupt image ({exc})")
+    except Exception as exc:  # PIL, and decoder plugins other packages register, raise many types
+        return Prepared(None, f"corrupt image ({type(exc).__name__}: {exc})")
     arr = np.asarray(rgb, dtype=np.float32)
     if arr.std() < cfg.min_std:
         return Prepared(None, "black or constant image")

@@ -1,0 +1,145 @@
+"""UE tracking core: YOLO detections + ByteTrack ids + GPS-guided choice of the UE's track.
+
+The detector finds every vehicle; ultralytics' ByteTrack gives them stable ids.  Which
+track is the UE is decided with the UE's GPS fix projected into the image through the
+camera model: the track whose box holds the projected antenna (closest centre when
+several do).  The choice is sticky: the current UE track is kept while its box stays
+consistent with the projection, so a passing truck does not steal the association.
+When no box fits, the UE is reported ``lost`` (with the last box, confidence 0) rather
+than guessed.  The same code runs in the tracker node.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from beam_predictor.geo import latlon_to_enu
+from beam_predictor.twin.camera import PinholeCamera
+
+
+@dataclass
+class UEBox:
+    """The UE's box in pixels (centre and size), detection confidence and track id."""
+
+    cx: float
+    cy: float
+    w: float
+    h: float
+    conf: float
+    track_id: int
+    lost: bool
+
+    def xyxy(self) -> np.ndarray:
+        half_w, half_h = self.w / 2, self.h / 2
+        return np.array([self.cx - half_w, self.cy - half_h, self.cx + half_w, self.cy + half_h])
+
+
+LOST = UEBox(0.0, 0.0, 0.0, 0.0, 0.0, -1, True)
+
+
+class CameraModel:
+    """GPS fix -> pixel, through the base station's local frame and a pinhole camera."""
+
+    def __init__(self, camera: PinholeCamera, origin_latlon, bs_xy, ue_height: float):
+        self.camera, self.origin, self.ue_height = camera, origin_latlon, ue_height
+        self.bs_xy = np.asarray(bs_xy)
+
+    @classmethod
+    def from_twin_meta(cls, path: str | Path, ue_height: float | None = None) -> "CameraModel":
+        meta = json.loads(Path(path).read_text())
+        cam = meta["camera"]
+        hfov = float(np.degrees(2 * np.arctan(cam["width"] / 2 / cam["fx"])))
+        camera = PinholeCamera(np.asarray(cam["position"]), cam["width"], cam["height"], hfov,
+                               cam["pitch_deg"])
+        gps = meta["config"]["gps"]
+        height = ue_height if ue_height is not None else meta["config"]["traffic"]["ue_antenna_height"]
+        return cls(camera, (gps["origin_lat"], gps["origin_lon"]), meta["base_station_array"][:2], height)
+
+    def project(self, latlon) -> np.ndarray | None:
+        """(u, v) pixel of the UE antenna, or None when it is behind the camera or off the image."""
+        en = latlon_to_enu(np.asarray(latlon), self.origin)
+        world = np.array([[self.bs_xy[0] + en[0], self.bs_xy[1] + en[1], self.ue_height]])
+        uv, depth = self.camera.project(world)
+        u, v = uv[0]
+        if depth[0] <= 0 or not (0 <= u < self.camera.width and 0 <= v < self.camera.height):
+            return None
+        return uv[0]
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
+    x1, y1 = min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+class UEAssociator:
+    """Chooses the UE among tracked boxes (rows of x0, y0, x1, y1, conf, track_id)."""
+
+    def __init__(self, margin: float = 0.15):
+        self.margin = margin          # a box counts as holding the point within this fraction of its size
+        self.track_id: int | None = None
+        self.last = LOST
+
+    def reset(self) -> None:
+        self.track_id, self.last = None, LOST
+
+    def _holds(self, box: np.ndarray, uv) -> bool:
+        mw, mh = self.margin * (box[2] - box[0]), self.margin * (box[3] - box[1])
+        return box[0] - mw <= uv[0] <= box[2] + mw and box[1] - mh <= uv[1] <= box[3] + mh
+
+    def update(self, boxes: np.ndarray, ue_pixel) -> UEBox:
+        boxes = np.asarray(boxes, dtype=float).reshape(-1, 6)
+        chosen = None
+        current = [b for b in boxes if self.track_id is not None and int(b[5]) == self.track_id]
+        if current and (ue_pixel is None or self._holds(current[0], ue_pixel)):
+            chosen = current[0]
+        elif ue_pixel is not None:
+            holding = [b for b in boxes if self._holds(b, ue_pixel)]
+            if holding:
+                chosen = min(holding, key=lambda b: np.hypot((b[0] + b[2]) / 2 - ue_pixel[0],
+                                                             (b[1] + b[3]) / 2 - ue_pixel[1]))
+        if chosen is None:
+            last = self.last
+            self.last = UEBox(last.cx, last.cy, last.w, last.h, 0.0, last.track_id, True)
+            return self.last
+        self.track_id = int(chosen[5])
+        self.last = UEBox((chosen[0] + chosen[2]) / 2, (chosen[1] + chosen[3]) / 2, chosen[2] - chosen[0],
+                          chosen[3] - chosen[1], float(chosen[4]), self.track_id, False)
+        return self.last
+
+
+class UETracker:
+    """YOLO + ByteTrack on camera frames, then :class:`UEAssociator` with the projected GPS."""
+
+    def __init__(self, weights: str | Path, camera: CameraModel, conf: float = 0.25,
+                 tracker: str = "bytetrack.yaml", imgsz: int = 320):
+        from ultralytics import YOLO
+        self.model = YOLO(str(weights))
+        self.camera, self.conf, self.tracker, self.imgsz = camera, conf, tracker, imgsz
+        self.associator = UEAssociator()
+        self._new_sequence = True
+
+    def reset(self) -> None:
+        """Start a new sequence (forget tracks and the association)."""
+        self.associator.reset()
+        self._new_sequence = True
+
+    def boxes(self, image_bgr: np.ndarray) -> np.ndarray:
+        """(K, 6) tracked boxes: x0, y0, x1, y1, conf, track id (-1 when not yet confirmed)."""
+        res = self.model.track(image_bgr, persist=not self._new_sequence, tracker=self.tracker,
+                               conf=self.conf, imgsz=self.imgsz, verbose=False, device="cpu")[0]
+        self._new_sequence = False
+        b = res.boxes
+        if b is None or len(b) == 0:
+            return np.zeros((0, 6))
+        ids = b.id.numpy() if b.id is not None else -np.ones(len(b))
+        return np.column_stack([b.xyxy.numpy(), b.conf.numpy(), ids])
+
+    def update(self, image_bgr: np.ndarray, ue_latlon) -> UEBox:
+        uv = self.camera.project(ue_latlon) if ue_latlon is not None else None
+        return self.associator.update(self.boxes(image_bgr), uv)
