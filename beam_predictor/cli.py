@@ -159,7 +159,8 @@ def _cmd_detector(args) -> int:
         w.writerow(["metric", "value"])
         w.writerows(sorted({**det, **trk}.items()))
     print(f"weights: {out} ({out.stat().st_size / 1e6:.1f} MB)")
-    print(f"test passes: mAP50 {det['map50']:.3f}, mAP50-95 {det['map50_95']:.3f}")
+    print(f"test passes: mAP50 {det['map50']:.3f}, mAP50-95 {det['map50_95']:.3f}, "
+          f"precision {det['precision']:.3f}, recall {det['recall']:.3f}")
     print(f"UE association accuracy {100 * trk['ue_association_accuracy']:.1f} % of "
           f"{trk['ue_visible_frames']} visible frames (IoU >= 0.5); lost reported for "
           f"{100 * trk['lost_when_hidden']:.1f} % of {trk['hidden_frames']} hidden frames")

@@ -94,8 +94,9 @@ def train_detector(data_yaml: Path, cfg: DetectorConfig, run_dir: str | Path) ->
 
 
 def evaluate_detector(weights: Path, data_yaml: Path, cfg: DetectorConfig, split: str = "test") -> dict:
-    """mAP50 and mAP50-95 on a split."""
+    """mAP50, mAP50-95, mean precision and recall on a split."""
     from ultralytics import YOLO
     res = YOLO(str(weights)).val(data=str(data_yaml), split=split, imgsz=cfg.imgsz, device="cpu",
                                  plots=False, verbose=False, workers=0)
-    return {"map50": float(res.box.map50), "map50_95": float(res.box.map)}
+    return {"map50": float(res.box.map50), "map50_95": float(res.box.map), "precision": float(res.box.mp),
+            "recall": float(res.box.mr)}
