@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from beam_predictor.twin.channel import direction_cosine_x
 from beam_predictor.twin.config import TwinConfig
 
 SCENE_NAME = "simple_street_canyon_with_cars"
@@ -94,9 +95,6 @@ class TwinScene:
         bb = obj.mi_mesh.bbox()
         return (np.array(bb.max).ravel() - np.array(bb.min).ravel()) / 2
 
-    def half_extent(self, name: str) -> np.ndarray:
-        return self._half_extent(self.vehicles[name])
-
     def place(self, name: str, xyz, velocity=(0.0, 0.0, 0.0), scale=(1.0, 1.0, 1.0)) -> None:
         """Put vehicle ``name`` with its footprint centred at (x, y) on the ground (z ignored)."""
         obj = self.vehicles[name]
@@ -133,7 +131,7 @@ class TwinScene:
         phi = np.asarray(paths.phi_r if arrival else paths.phi_t).ravel()
         keep = valid & (np.abs(a) > 0)
         return Paths(a=a[keep], tau=np.asarray(paths.tau).ravel()[keep],
-                     ux=np.sin(theta[keep]) * np.cos(phi[keep]),
+                     ux=direction_cosine_x(theta[keep], phi[keep]),
                      doppler=np.asarray(paths.doppler).ravel()[keep])
 
     def trace_comms(self, ue_antenna, seed: int) -> Paths:
