@@ -62,8 +62,9 @@ test: setup
 	$(PY) -m pytest -q test
 
 # The sample scenario is generated from its committed config the first time it is needed,
-# cached, and rebuilt when the config changes.
-$(SAMPLE_SCENARIO)/scenario.csv: config/twin_sample.yaml $(STAMP)
+# cached, and rebuilt when the config changes. The venv is an order-only prerequisite
+# (after "|"): re-running setup does not regenerate minutes of data.
+$(SAMPLE_SCENARIO)/scenario.csv: config/twin_sample.yaml | $(STAMP)
 	$(CLI) twin --config config/twin_sample.yaml --out $(SAMPLE_SCENARIO) --overwrite
 
 $(SAMPLE_BAG)/metadata.yaml: $(SAMPLE_SCENARIO)/scenario.csv config/convert.yaml
@@ -72,7 +73,7 @@ $(SAMPLE_BAG)/metadata.yaml: $(SAMPLE_SCENARIO)/scenario.csv config/convert.yaml
 demo: setup $(SAMPLE_BAG)/metadata.yaml
 	$(CLI) inventory $(SAMPLE_BAG)
 
-$(BENCH_DATASET)/scenario.csv: config/twin.yaml $(STAMP)
+$(BENCH_DATASET)/scenario.csv: config/twin.yaml | $(STAMP)
 	$(CLI) twin --config config/twin.yaml --out $(BENCH_DATASET) --overwrite --workers $(TWIN_WORKERS)
 
 dataset: $(BENCH_DATASET)/scenario.csv

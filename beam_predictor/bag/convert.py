@@ -7,7 +7,6 @@ partial bag behind.  Message timestamps equal the header stamps (the CSV time).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from beam_predictor import contract as C
+from beam_predictor.atomic import partial_dir, replace_dir
 from beam_predictor.bag.messages import navsat_msg, frame_to_messages, typestore
 from beam_predictor.deepsense.errors import DeepSenseError
 from beam_predictor.deepsense.reader import ReaderConfig, ReadReport, ScenarioReader
@@ -86,9 +86,7 @@ def convert(scenario: str | Path, bag: str | Path, config: ConvertConfig | None 
         raise FileExistsError(f"{bag} exists; pass overwrite=True (--overwrite) to replace it")
     reader = ScenarioReader(scenario, config.reader)
     # The storage file is named after the bag folder, so write <tmp>/<name> and move it.
-    tmp = bag.parent / f".{bag.name}.partial-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    tmp = partial_dir(bag)
     plugin = StoragePlugin.MCAP if config.storage == "mcap" else StoragePlugin.SQLITE3
     start = time.perf_counter()
     frames = 0
@@ -109,9 +107,7 @@ def convert(scenario: str | Path, bag: str | Path, config: ConvertConfig | None 
                 frames += 1
         if frames == 0:
             raise DeepSenseError("no frame could be converted", file=reader.csv_path)
-        if bag.exists():
-            shutil.rmtree(bag)
-        os.replace(tmp / bag.name, bag)
+        replace_dir(tmp / bag.name, bag)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return ConvertResult(bag=bag, frames=frames, messages=sink.count,

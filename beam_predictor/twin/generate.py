@@ -27,7 +27,6 @@ codebook angles and the PASS codebook (also ``unit1/pass_data/pass_codebook.npy`
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from collections import defaultdict
@@ -37,6 +36,7 @@ import numpy as np
 from tqdm import tqdm
 
 from beam_predictor import contract
+from beam_predictor.atomic import partial_dir, replace_dir
 from beam_predictor.config import to_mapping
 from beam_predictor.deepsense.frame import Frame, best_beam
 from beam_predictor.deepsense.writer import ScenarioWriter
@@ -248,8 +248,7 @@ def generate(out: str | Path, cfg: TwinConfig | None = None, progress: bool = Tr
     out = Path(out)
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} exists; pass overwrite=True (--overwrite) to replace it")
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = partial_dir(out)
     start = time.perf_counter()
     gen = TwinGenerator(cfg)
     setup_s = time.perf_counter() - start
@@ -291,9 +290,7 @@ def generate(out: str | Path, cfg: TwinConfig | None = None, progress: bool = Tr
         (tmp / "twin_meta.json").write_text(json.dumps(gen.meta(), indent=1))
         (tmp / "splits.csv").write_text("seq_index,split,condition,frames\n" + "".join(
             f"{p.seq},{s},{p.condition},{p.num_frames}\n" for p, s in zip(plans, splits)))
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
+        replace_dir(tmp, out)
     finally:
         if pool is not None:
             pool.terminate()
