@@ -37,7 +37,7 @@ class EncoderConfig:
     image_width: int = 16       # ResNet-18 base width (paper: 64, the standard ResNet-18)
     lidar_width: int = 16       # ResNet-style LiDAR encoder base width
     radar_channels: tuple[int, ...] = (16, 32, 64)
-    gps_hidden: tuple[int, ...] = (64, 64)
+    gps_hidden: tuple[int, ...] = (128, 128, 128)
 
 
 @dataclass(frozen=True)

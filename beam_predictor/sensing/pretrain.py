@@ -34,6 +34,7 @@ class PretrainConfig:
     epochs_by_modality: dict[str, int] = field(default_factory=lambda: {"gps": 300})
     batch_size: int = 64
     lr: float = 1e-3
+    lr_by_modality: dict[str, float] = field(default_factory=lambda: {"gps": 1e-2})
     weight_decay: float = 1e-4
     seed: int = 0
     modalities: tuple[str, ...] = ("image", "radar", "lidar", "gps")
@@ -73,7 +74,8 @@ def train_modality(data: PreparedSet, modality: str, cfg: PretrainConfig, progre
     rows = {s: np.intersect1d(data.rows(s), np.nonzero(ok)[0]) for s in ("train", "val", "test")}
     x, y = data.inputs[modality], torch.from_numpy(data.beam.astype(np.int64) - 1)
     model = BeamClassifier(modality, cfg.sensing)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr_by_modality.get(modality, cfg.lr),
+                            weight_decay=cfg.weight_decay)
     loss_fn = nn.CrossEntropyLoss()
     best, best_state, history = -1.0, None, []
     start = time.perf_counter()
