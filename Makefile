@@ -10,6 +10,8 @@ CLI    := $(PY) -m beam_predictor.cli
 # Every process started from here that may touch rclpy stays on loopback, in its own domain.
 export ROS_AUTOMATIC_DISCOVERY_RANGE := LOCALHOST
 export ROS_DOMAIN_ID ?= $(shell echo $$(( $$$$ % 100 + 1 )))
+# Fast DDS: shared memory sized for radar cubes, UDP bound to 127.0.0.1 only.
+export FASTDDS_DEFAULT_PROFILES_FILE ?= $(CURDIR)/config/fastdds_loopback.xml
 # Offline by design: never ask a model hub.
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -27,7 +29,7 @@ TWIN_WORKERS    ?= 1
 SHARED_DATA     ?= ../shared/data
 
 .PHONY: help setup test demo dataset bench-convert bench-sensing pretrain detector twin-pictures twin-stats \
-	twin-realism clean
+	twin-realism model bench-model bench-data-ratio ablate-modalities ablate-unfrozen bench-budget bench-ros clean
 
 help:
 	@echo "make demo   - set up, build the sample scenario and bag, and run the main job"
@@ -39,6 +41,10 @@ help:
 	@echo "make pretrain - pre-train the four encoders on the benchmark dataset (Top-1/Top-3 table)"
 	@echo "make detector - train the YOLO detector on twin frames; mAP50 and UE association accuracy"
 	@echo "make twin-pictures / twin-realism - the README pictures / twin-vs-real power report"
+	@echo "make model - retrain the shipped predictor models/m2beamllm.pt (config/model.yaml)"
+	@echo "make bench-model - every model x (standard, few-shot) on the benchmark test passes, one table"
+	@echo "make bench-data-ratio / ablate-modalities / ablate-unfrozen - the few-shot and ablation tables"
+	@echo "make bench-ros - live graph: end-to-end latency at 1x and the highest replay rate without drops"
 
 setup: $(STAMP)
 
@@ -58,7 +64,8 @@ $(STAMP): requirements.txt setup.py
 	$(PY) -m pip check
 	touch $@
 
-test: setup
+# The graph integration test replays the sample bag, so the bag is built first.
+test: setup $(SAMPLE_BAG)/metadata.yaml
 	$(PY) -m pytest -q test
 
 # The sample scenario is generated from its committed config the first time it is needed,
@@ -70,8 +77,10 @@ $(SAMPLE_SCENARIO)/scenario.csv: config/twin_sample.yaml | $(STAMP)
 $(SAMPLE_BAG)/metadata.yaml: $(SAMPLE_SCENARIO)/scenario.csv config/convert.yaml
 	$(CLI) convert $(SAMPLE_SCENARIO) $(SAMPLE_BAG) --config config/convert.yaml --overwrite
 
+# The main job: replay the sample bag through the whole graph with the shipped models.
 demo: setup $(SAMPLE_BAG)/metadata.yaml
 	$(CLI) inventory $(SAMPLE_BAG)
+	$(CLI) launch --bag $(SAMPLE_BAG) --rate 1.0
 
 $(BENCH_DATASET)/scenario.csv: config/twin.yaml | $(STAMP)
 	$(CLI) twin --config config/twin.yaml --out $(BENCH_DATASET) --overwrite --workers $(TWIN_WORKERS)
@@ -99,7 +108,29 @@ detector: $(BENCH_DATASET)/scenario.csv config/detector.yaml
 
 pretrain: $(BENCH_DATASET)/scenario.csv config/pretrain.yaml config/sensing.yaml
 	$(CLI) pretrain --data $(BENCH_DATASET) --config config/pretrain.yaml --sensing config/sensing.yaml \
-	  --out checkpoints/encoders --report reports/pretrain
+	  --out models/encoders --report reports/pretrain
+
+model: $(BENCH_DATASET)/scenario.csv config/model.yaml
+	$(CLI) train --data $(BENCH_DATASET) --config config/model.yaml --encoders models/encoders \
+	  --out models/m2beamllm.pt --dtype float16 --report reports/model
+
+bench-model: $(BENCH_DATASET)/scenario.csv
+	$(PY) scripts/bench_model.py --suite config/bench/models.yaml --report reports/bench_model
+
+bench-data-ratio: $(BENCH_DATASET)/scenario.csv
+	$(PY) scripts/bench_model.py --suite config/bench/data_ratio.yaml --report reports/bench_data_ratio
+
+ablate-modalities: $(BENCH_DATASET)/scenario.csv
+	$(PY) scripts/bench_model.py --suite config/bench/modalities.yaml --report reports/ablate_modalities
+
+ablate-unfrozen: $(BENCH_DATASET)/scenario.csv
+	$(PY) scripts/bench_model.py --suite config/bench/unfrozen.yaml --report reports/ablate_unfrozen
+
+bench-budget: $(BENCH_DATASET)/scenario.csv
+	$(PY) scripts/bench_model.py --suite config/bench/budget.yaml --report reports/bench_budget
+
+bench-ros: setup $(SAMPLE_BAG)/metadata.yaml
+	$(PY) scripts/bench_ros.py --bag $(SAMPLE_BAG)
 
 clean:
 	rm -rf build data $(SAMPLE_BAG) .pytest_cache

@@ -120,8 +120,10 @@ def _cmd_features(args) -> int:
     ckpts = {p.stem.split("_", 1)[1]: p for p in sorted(Path(args.encoders).glob("encoder_*.pt"))}
     if not ckpts:
         raise ConfigError(f"{args.encoders}: no encoder_<modality>.pt checkpoint")
+    from beam_predictor.sensing.preprocess import GpsScaler
     _, sensing, _ = load_encoder(next(iter(ckpts.values())))
-    data = prepare(args.data, sensing, tuple(ckpts), cache_dir=args.cache)
+    scaler = GpsScaler.from_dict(load_encoder(ckpts["gps"])[2]["gps_scaler"]) if "gps" in ckpts else None
+    data = prepare(args.data, sensing, tuple(ckpts), cache_dir=args.cache, gps_scaler=scaler)
     for modality, ckpt in ckpts.items():
         feats = encode(data, modality, ckpt, args.data, cache_dir=args.cache)
         print(f"{modality:<6} features {feats.features.shape} missing {int(feats.missing.sum())} "
@@ -169,6 +171,90 @@ def _cmd_detector(args) -> int:
     return 0
 
 
+def _cmd_train(args) -> int:
+    from beam_predictor.model import checkpoint
+    from beam_predictor.model.config import ModelConfig, with_overrides
+    from beam_predictor.model.data import load_frame_table
+    from beam_predictor.model.pipeline import train_and_evaluate
+    from beam_predictor.model.report import write_report
+    cfg = load_config(ModelConfig, args.config or config_path("model.yaml"))
+    over = {"train": {k: v for k, v in (("epochs", args.epochs), ("seed", args.seed),
+                                        ("data_ratio", args.data_ratio)) if v is not None}}
+    cfg = with_overrides(cfg, over, "command line")
+    table = load_frame_table(args.data, args.encoders, cfg.fusion.modalities, cache_dir=args.cache)
+    run = train_and_evaluate(cfg, table)
+    meta = checkpoint.CheckpointMeta(pa_codebook=table.pa_codebook, encoder_versions=table.encoder_versions,
+                                     metrics=run.result.metrics, fixed_codeword=run.fixed_codeword)
+    path = checkpoint.save(args.out, run.model, meta, dtype=args.dtype)
+    write_report(args.report, [run.result])
+    m = run.result.metrics
+    print(f"{run.model.backbone.source}; trainable {m['trainable_params']:,} of "
+          f"{m['total_params']:,} parameters")
+    print(f"test windows {m['windows']}: Top-1 {100 * m['top1']:.1f} %  Top-3 {100 * m['top3']:.1f} %  "
+          f"Top-5 {100 * m['top5']:.1f} %  power loss {m['power_loss_mean_db']:.2f} dB mean; "
+          f"trained in {m['train_seconds']:.0f} s")
+    print(f"checkpoint: {path} ({path.stat().st_size / 1e6:.1f} MB); report: {args.report}")
+    return 0
+
+
+def _cmd_evaluate(args) -> int:
+    from beam_predictor.model import checkpoint
+    from beam_predictor.model.data import load_frame_table, make_windows, select_passes
+    from beam_predictor.model.pipeline import drop_modalities
+    from beam_predictor.model.report import RunResult, evaluate, write_report
+    model, meta = checkpoint.load(args.checkpoint)
+    cfg = model.cfg
+    print(f"loaded {args.checkpoint}: {meta.backbone_source}")
+    table = load_frame_table(args.data, args.encoders, cfg.fusion.modalities, cache_dir=args.cache)
+    stale = {m: v for m, v in table.encoder_versions.items() if meta.encoder_versions.get(m, v) != v}
+    if stale:
+        print(f"warning: encoders differ from the ones the checkpoint was trained on: {sorted(stale)}")
+    w = make_windows(table, cfg.task, cfg.fusion.modalities, select_passes(table, args.split))
+    results = []
+    for drop in [()] + ([(m,) for m in cfg.fusion.modalities] if args.each_missing else []):
+        silenced = drop_modalities(w, cfg.fusion.modalities, drop)
+        metrics, per_step = evaluate(model, silenced, meta.fixed_codeword)
+        label = "all present" if not drop else f"without {drop[0]}"
+        results.append(RunResult(cfg.name, label, metrics, per_step))
+        print(f"{label:<16} Top-1 {100 * metrics['top1']:5.1f} %  Top-3 {100 * metrics['top3']:5.1f} %  "
+              f"Top-5 {100 * metrics['top5']:5.1f} %  power loss {metrics['power_loss_mean_db']:.2f} dB")
+    write_report(args.report, results)
+    print(f"report: {args.report}")
+    return 0
+
+
+def _cmd_launch(args) -> int:
+    import json
+    from beam_predictor.runtime.graph import LAUNCH_ARGUMENTS, build_graph
+    from beam_predictor.runtime.runner import GraphRunner
+    specs = build_graph({k: getattr(args, k) for k in LAUNCH_ARGUMENTS}, args.config)
+    runner = GraphRunner(specs, args.logs, namespace=args.namespace)
+    for s in runner.skipped:
+        print(f"not started here ({s.package} is not installable; `ros2 launch` starts it): {s.name}")
+    names = ", ".join(s.name for s in runner.specs)
+    print(f"starting {len(runner.specs)} nodes (logs in {args.logs}): {names}")
+    codes = runner.run(duration=args.duration)
+    bad = {n: c for n, c in codes.items() if c not in (0, -2, 130)}
+    report = Path(next(s.parameters["report"] for s in specs if s.name == "beamformer")) / "summary.json"
+    if report.is_file():
+        m = json.loads(report.read_text())
+        print(f"\nclosed loop over {m.get('frames', 0)} commanded frames "
+              f"({m.get('frames_after_warmup', 0)} after "
+              f"warm-up of {m.get('warmup_frames_per_pass', 0)} frames per pass):")
+        if m.get("frames"):
+            print(f"  online Top-1 {100 * m['top1']:.1f} %, Top-3 {100 * m['top3']:.1f} %")
+            print(f"  received-power loss {m['power_loss_mean_db']:.2f} dB mean, "
+                  f"{m['power_loss_p95_db']:.2f} dB p95")
+            print(f"  end-to-end latency p50 {m['e2e_p50_ms']:.1f} ms, p99 {m['e2e_p99_ms']:.1f} ms")
+        print(f"  frames dropped {m.get('frames_dropped', 0)}")
+        print(f"report: {report.parent}")
+    if bad:
+        for n in bad:
+            print(f"node {n} exited with {bad[n]}:\n{runner.tail(n)}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="beam-predictor", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -205,14 +291,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="pretrain YAML (default: the shipped config/pretrain.yaml)")
     p.add_argument("--sensing", help="sensing YAML (default: the shipped config/sensing.yaml)")
     p.add_argument("--epochs", type=int)
-    p.add_argument("--out", default="checkpoints/encoders", help="checkpoint folder")
+    p.add_argument("--out", default="models/encoders", help="checkpoint folder (shipped)")
     p.add_argument("--report", default="reports/pretrain", help="CSV + PNG report folder")
     p.add_argument("--cache", default="build/cache", help="preprocessed-input cache folder")
     p.set_defaults(func=_cmd_pretrain)
 
     p = sub.add_parser("features", help="encode every frame with the pretrained encoders (cached)")
     p.add_argument("--data", required=True, help="scenario folder")
-    p.add_argument("--encoders", default="checkpoints/encoders", help="folder of encoder_<modality>.pt")
+    p.add_argument("--encoders", default="models/encoders", help="folder of encoder_<modality>.pt")
     p.add_argument("--cache", default="build/cache", help="feature cache folder")
     p.set_defaults(func=_cmd_features)
 
@@ -225,6 +311,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--build", default="build", help="work folder (dataset, runs, ultralytics config)")
     p.add_argument("--report", default="reports/detector", help="CSV report folder")
     p.set_defaults(func=_cmd_detector)
+
+    p = sub.add_parser("train", help="train a beam predictor (M2BeamLLM or a baseline) on cached features")
+    p.add_argument("--data", required=True, help="scenario folder with train/val/test splits")
+    p.add_argument("--config", help="model YAML (default: the shipped config/model.yaml)")
+    p.add_argument("--encoders", default="models/encoders", help="folder of encoder_<modality>.pt")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--data-ratio", type=float, help="fraction of training passes (few-shot)")
+    p.add_argument("--out", default="checkpoints/model/m2beamllm.pt", help="checkpoint to write")
+    p.add_argument("--dtype", default="float32", choices=("float32", "float16"), help="stored weight type")
+    p.add_argument("--report", default="reports/train", help="CSV + PNG report folder")
+    p.add_argument("--cache", default="build/cache", help="feature cache folder")
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("evaluate", help="evaluate a predictor checkpoint on a split (CSV + PNG report)")
+    p.add_argument("--checkpoint", default="models/m2beamllm.pt")
+    p.add_argument("--data", required=True, help="scenario folder")
+    p.add_argument("--encoders", default="models/encoders", help="folder of encoder_<modality>.pt")
+    p.add_argument("--split", default="test", help="train, val, test or all")
+    p.add_argument("--each-missing", action="store_true", help="also evaluate with each modality silenced")
+    p.add_argument("--report", default="reports/evaluate", help="CSV + PNG report folder")
+    p.add_argument("--cache", default="build/cache", help="feature cache folder")
+    p.set_defaults(func=_cmd_evaluate)
+
+    from beam_predictor.runtime.graph import LAUNCH_ARGUMENTS
+    p = sub.add_parser("launch", help="start the V2I graph as processes (what `ros2 launch beam_predictor "
+                                      "v2i.launch.py` starts)")
+    for name, (default, doc) in LAUNCH_ARGUMENTS.items():
+        p.add_argument(f"--{name.replace('_', '-')}", dest=name, default=default, help=doc)
+    p.add_argument("--config", help="graph YAML (default: the shipped config/v2i.yaml)")
+    p.add_argument("--logs", default="build/launch", help="one log file per node")
+    p.add_argument("--duration", type=float, help="seconds to run without a bag (default: until Ctrl-C)")
+    p.set_defaults(func=_cmd_launch)
 
     p = sub.add_parser("inventory", help="print a bag's topics, types and message counts")
     p.add_argument("bag")
@@ -241,10 +360,12 @@ def main(argv: list[str] | None = None) -> int:
     from beam_predictor.bag.messages import MessageError
     from beam_predictor.bag.reader import BagError
     from beam_predictor.deepsense.errors import DeepSenseError
+    from beam_predictor.model.checkpoint import CheckpointError
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (DeepSenseError, BagError, MessageError, ConfigError, FileExistsError) as exc:
+    except (DeepSenseError, BagError, MessageError, ConfigError, CheckpointError, FileExistsError,
+            FileNotFoundError) as exc:
         print(f"beam-predictor {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

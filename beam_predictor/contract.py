@@ -111,3 +111,50 @@ ALL_DATA_TOPICS = (BS_GPS,) + FRAME_TOPICS
 TOPICS_BY_NAME = {t.name: t for t in ALL_DATA_TOPICS}
 
 FRAME_INFO_STATUS_NAME = "deepsense_frame"
+
+# --- Live graph (produced by the beam_predictor nodes) ---
+FEATURE_DIM_HINT = "M = the encoders' feature size (config/sensing.yaml encoder.feature_dim)"
+
+
+def feature_topic(modality: str) -> "Topic":
+    """Per-modality encoder features, stamped with the source frame's stamp."""
+    return Topic(f"/bp/features/{modality}", "sensor_msgs/msg/Image", FRAME_BASE_STATION, SENSOR_QOS,
+                 "Encoder features as a 1 x M image, encoding '32FC1' (float32), header copied from the "
+                 f"sensor message ({FEATURE_DIM_HINT}). The missing flag: width 0 and empty data when the "
+                 "input was unusable (the reason is in the encoder's /diagnostics).")
+
+
+TRACKS = Topic(
+    "/bp/tracks", "sensor_msgs/msg/PointCloud2", FRAME_CAMERA, SENSOR_QOS,
+    "Every tracked vehicle of a camera frame, one 'point' per track with FLOAT32 fields u_min, v_min, "
+    "u_max, v_max (pixels), conf, track_id (-1 = not yet confirmed), is_ue (1 for the UE's track); "
+    "header copied from the camera frame.")
+UE_BOX = Topic(
+    "/bp/ue_box", "geometry_msgs/msg/PolygonStamped", FRAME_CAMERA, SENSOR_QOS,
+    "The UE's box in normalised image coordinates (u / width, v / height, 0): two points, the "
+    "top-left and bottom-right corners; an empty polygon when the UE is not visible. header copied "
+    "from the camera frame.")
+ANNOTATED_IMAGE = Topic(
+    "/bp/camera/annotated/compressed", "sensor_msgs/msg/CompressedImage", FRAME_CAMERA, SENSOR_QOS,
+    "The camera frame with every track drawn (the UE's box in green, others in grey), JPEG; for RViz.")
+BEAM_COMMAND = Topic(
+    "/bp/beam_command", "trajectory_msgs/msg/JointTrajectory", FRAME_ARRAY, COMMAND_QOS,
+    "The beamformer actuator command. header.stamp = the stamp of the newest sensor frame it was "
+    "predicted from. points[k] is offset k frames ahead (k = 0 is now, 1..T the future), "
+    "time_from_start = k * frame period. joint_names / positions: 'beam' (0-based codebook index of "
+    "the top-1 beam), 'beam_angle' (its steering angle, rad), 'beam_top<i>' and 'prob_top<i>' for "
+    "i = 1..K (ranked candidates and their probabilities), 'pa_<n>' (position of pinching antenna n, "
+    "metres from the waveguide feed). A phased-array driver applies points[0].")
+CLOSED_LOOP = Topic(
+    "/bp/closed_loop", "diagnostic_msgs/msg/DiagnosticArray", FRAME_ARRAY, COMMAND_QOS,
+    "Live closed-loop metrics of the beamformer: frames, top1, top3, power_loss_mean_db, "
+    "e2e_p50_ms, e2e_p99_ms, ... as key/values of one status 'closed_loop'.")
+MARKERS = Topic(
+    "/bp/markers", "visualization_msgs/msg/MarkerArray", FRAME_BASE_STATION, COMMAND_QOS,
+    "RViz: predicted (green) and optimal (red) beam directions from the array, PA positions on the "
+    "waveguide (spheres) and the waveguide itself.")
+DIAGNOSTICS = Topic(
+    "/diagnostics", "diagnostic_msgs/msg/DiagnosticArray", FRAME_BASE_STATION, COMMAND_QOS,
+    "Node health: per-stage latency, frames dropped, modalities missing.")
+CLOCK = Topic("/clock", "rosgraph_msgs/msg/Clock", "", QoS("best_effort", "volatile", 1),
+              "Simulated time published by the bag player.")

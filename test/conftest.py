@@ -4,6 +4,9 @@ import os
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ.setdefault("ROS_DOMAIN_ID", str(os.getpid() % 100 + 1))
 os.environ["HF_HUB_OFFLINE"] = "1"
+# shared memory for big messages, UDP on 127.0.0.1 only
+os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "config", "fastdds_loopback.xml"))
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["YOLO_OFFLINE"] = "1"
 # ultralytics reads its config folder at import: keep it inside the project's build area

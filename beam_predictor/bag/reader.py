@@ -43,7 +43,7 @@ class BagInventory:
         return "\n".join(lines)
 
 
-def _open(path: Path):
+def open_bag(path: Path):
     from rosbags.rosbag2 import Reader, ReaderError
     path = Path(path)
     if not (path / "metadata.yaml").is_file():
@@ -58,7 +58,7 @@ def _open(path: Path):
 
 def inventory(path: str | Path) -> BagInventory:
     """Topics, types and counts from the bag's metadata."""
-    reader = _open(Path(path))
+    reader = open_bag(Path(path))
     try:
         topics: dict[str, tuple[str, int]] = {}
         for conn in reader.connections:
@@ -105,7 +105,7 @@ class BagFrameReader:
 
     def __iter__(self) -> Iterator[Frame]:
         store = typestore()
-        reader = _open(self.path)
+        reader = open_bag(self.path)
         pending: dict[int, dict[str, object]] = {}
         bs = None
         emitted = 0

@@ -42,19 +42,26 @@ def scenario_key(scenario: Path) -> str:
     return hashlib.sha256(csv_path.read_bytes()).hexdigest()[:16]
 
 
-def _prep_key(cfg: SensingConfig, modalities) -> str:
+def _prep_key(cfg: SensingConfig, modalities, scaler: GpsScaler | None = None) -> str:
     blob = json.dumps({"prep": {k: v for k, v in asdict(cfg).items() if k != "encoder"},
-                       "modalities": sorted(modalities)}, sort_keys=True)
+                       "modalities": sorted(modalities), "gps_scaler": scaler.to_dict() if scaler else None},
+                      sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
 def prepare(scenario: str | Path, cfg: SensingConfig, modalities=("image", "radar", "lidar", "gps"),
-            cache_dir: str | Path | None = None, progress: bool = True) -> PreparedSet:
-    """Preprocess every frame of ``scenario`` (cached under ``cache_dir`` when given)."""
+            cache_dir: str | Path | None = None, progress: bool = True,
+            gps_scaler: GpsScaler | None = None) -> PreparedSet:
+    """Preprocess every frame of ``scenario`` (cached under ``cache_dir`` when given).
+
+    GPS is min-max scaled with ``gps_scaler`` (a trained encoder's) when given, else with a
+    scaler fitted on this scenario's training split (encoder pre-training).
+    """
     scenario = Path(scenario)
     cache = None
     if cache_dir is not None:
-        cache = Path(cache_dir) / f"prepared-{scenario_key(scenario)}-{_prep_key(cfg, modalities)}.npz"
+        cache = Path(cache_dir) / \
+                     f"prepared-{scenario_key(scenario)}-{_prep_key(cfg, modalities, gps_scaler)}.npz"
         if cache.is_file():
             return _load(cache)
     reader = ScenarioReader(scenario, ReaderConfig(modalities=tuple(READER_MODALITY[m] for m in modalities)))
@@ -71,10 +78,11 @@ def prepare(scenario: str | Path, cfg: SensingConfig, modalities=("image", "rada
             if m != "gps":
                 results[m].append(preps[m](f))        # the frame's raw data is dropped right after
     split = np.array(meta["split"], dtype="<U8")
-    scaler = None
-    if "gps" in modalities:
+    scaler = gps_scaler
+    if "gps" in modalities and scaler is None:
         fit_on = [ll for ll, s in zip(meta["latlon"], split) if s in ("train", "") and ll is not None]
         scaler = GpsScaler.fit(np.stack(fit_on))
+    if "gps" in modalities:
         results["gps"] = [scaler(ll) for ll in meta["latlon"]]
     inputs, missing = {}, {}
     for m in modalities:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -43,9 +44,13 @@ def load_encoder(path: str | Path):
     return model.encoder.eval(), cfg, ckpt
 
 
-def encode(data: PreparedSet, modality: str, checkpoint: str | Path, scenario: str | Path,
+def encode(data: PreparedSet | Callable[[], PreparedSet], modality: str, checkpoint: str | Path,
+           scenario: str | Path,
            cache_dir: str | Path | None = None, batch: int = 128, progress: bool = True) -> ModalityFeatures:
-    """Features of every frame of ``data`` for one modality (from the cache when present)."""
+    """Features of every frame of ``data`` for one modality (from the cache when present).
+
+    ``data`` may be a callable returning the prepared set, called only on a cache miss.
+    """
     version = checkpoint_version(checkpoint)
     cache = None
     if cache_dir is not None:
@@ -56,6 +61,8 @@ def encode(data: PreparedSet, modality: str, checkpoint: str | Path, scenario: s
     encoder, _, ckpt = load_encoder(checkpoint)
     if ckpt["modality"] != modality:
         raise ValueError(f"{checkpoint}: encoder of '{ckpt['modality']}', not '{modality}'")
+    if callable(data):
+        data = data()
     x, missing = data.inputs[modality], data.missing[modality]
     out = []
     with torch.inference_mode():

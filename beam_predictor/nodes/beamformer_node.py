@@ -1,0 +1,188 @@
+"""Beamformer actuator node: applies /bp/beam_command to a simulated array and PA waveguide.
+
+The command contract (contract.BEAM_COMMAND) is what a real phased-array driver would
+subscribe to: apply ``points[0]`` 'beam' (codebook index) and the 'pa_<n>' positions.
+During replay the node scores every command against the bag's measured 64-beam power and
+the frame's UE position (:mod:`beam_predictor.runtime.closed_loop`), publishes live
+metrics on /bp/closed_loop and RViz markers, and writes its report at shutdown.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from geometry_msgs.msg import Point
+from rclpy.node import Node
+from sensor_msgs.msg import LaserScan
+from trajectory_msgs.msg import JointTrajectory
+from visualization_msgs.msg import Marker, MarkerArray
+
+from beam_predictor import contract
+from beam_predictor.bag.messages import EXTRA_PREFIX
+from beam_predictor.config import load_config
+from beam_predictor.nodes.common import declare_config, qos, run, stamp_ns
+from beam_predictor.runtime.closed_loop import (ClosedLoopMetrics, LoopSample, SimulatedArray,
+                                                SimulatedWaveguide)
+from beam_predictor.runtime.config import BeamformerConfig
+from beam_predictor.twin.config import TwinConfig
+
+
+class BeamformerNode(Node):
+    def __init__(self, **node_kwargs):
+        super().__init__("beamformer", **node_kwargs)
+        self.cfg = declare_config(self, BeamformerConfig)
+        twin = load_config(TwinConfig, self.cfg.twin_config)
+        self.bs = np.asarray(twin.array.position, float)
+        self.array = SimulatedArray(twin.array.num_antennas)
+        self.guide = SimulatedWaveguide(twin.pinching, twin.array.frequency_hz)
+        self.metrics = ClosedLoopMetrics()
+        self.truth: dict[int, dict] = {}          # stamp -> power, extras, arrival (wall)
+        self.commands: dict[int, tuple] = {}      # stamp -> (msg, arrival wall, stamp latency ms)
+        # (stamp, pass, position in pass) of every measured frame
+        self.frames: list[tuple[int, int, int]] = []
+        self.scored: set[int] = set()
+        self.command_stamps: set[int] = set()
+        self.create_subscription(JointTrajectory, contract.BEAM_COMMAND.name, self.on_command,
+                                 qos(contract.BEAM_COMMAND.qos))
+        # ground truth is scored, not acted on: take every frame (reliable, deep) rather than the freshest
+        truth_qos = qos(contract.QoS("reliable", "volatile", 100))
+        self.create_subscription(LaserScan, contract.POWER.name, self.on_power, truth_qos)
+        self.create_subscription(DiagnosticArray, contract.FRAME_INFO.name, self.on_info, truth_qos)
+        self.live_pub = self.create_publisher(DiagnosticArray, contract.CLOSED_LOOP.name,
+                                              qos(contract.CLOSED_LOOP.qos))
+        self.marker_pub = self.create_publisher(MarkerArray, contract.MARKERS.name, qos(contract.MARKERS.qos))
+        self.create_timer(self.cfg.metrics_period, self.publish_live)
+
+    def _entry(self, t: int) -> dict:
+        return self.truth.setdefault(t, {"arrival": time.monotonic()})
+
+    def on_power(self, msg: LaserScan) -> None:
+        t = stamp_ns(msg.header)
+        p = np.asarray(msg.intensities, np.float32)
+        if p.size != contract.NUM_BEAMS:
+            self.get_logger().warning(f"{contract.POWER.name}: {p.size} intensities, "
+                                      f"expected {contract.NUM_BEAMS}",
+                                      throttle_duration_sec=5.0)
+            return
+        self._entry(t)["power"] = p
+        self._try_score(t)
+
+    def on_info(self, msg: DiagnosticArray) -> None:
+        status = next((s for s in msg.status if s.name == contract.FRAME_INFO_STATUS_NAME), None)
+        if status is None:
+            return
+        t = stamp_ns(msg.header)
+        values = {kv.key.removeprefix(EXTRA_PREFIX): kv.value for kv in status.values}
+        seq = int(values.get("seq_index", -1))
+        pos = self.frames[-1][2] + 1 if self.frames and self.frames[-1][1] == seq else 0
+        self.frames.append((t, seq, pos))
+        self._entry(t)["info"] = values
+        self._try_score(t)
+
+    def on_command(self, msg: JointTrajectory) -> None:
+        t = stamp_ns(msg.header)
+        lag = (self.get_clock().now().nanoseconds - t) * 1e-6
+        self.commands[t] = (msg, time.monotonic(), lag)
+        self.command_stamps.add(t)
+        self._try_score(t)
+
+    def _try_score(self, t: int) -> None:
+        truth, cmd = self.truth.get(t), self.commands.get(t)
+        if cmd is None or truth is None or "power" not in truth or t in self.scored:
+            return
+        msg, arrival, lag = cmd
+        values = dict(zip(msg.joint_names, msg.points[0].positions))
+        applied = int(values["beam"])
+        tops = [int(v) for k, v in values.items() if k.startswith("beam_top")]
+        pa = np.array([v for k, v in values.items() if k.startswith("pa_")])
+        self.array.apply(applied)
+        power = truth["power"]
+        optimal = int(np.nanargmax(power))
+        loss = float("nan")
+        if np.isfinite(power).all():
+            loss = float(10 * np.log10(power.max() / max(power[applied], 1e-30)))
+        pa_loss = float("nan")
+        info = truth.get("info", {})
+        if pa.size and "ue_x" in info and info.get("pass_codeword"):
+            self.guide.apply(pa)
+            ue = [float(info["ue_x"]), float(info["ue_y"]), float(info["ue_z"])]
+            best = self.guide.codebook[int(info["pass_codeword"]) - 1]
+            pa_loss = self.guide.gain_db(best, ue) - self.guide.gain_db(pa, ue)
+        self.metrics.record(LoopSample(t, applied, optimal, applied == optimal, optimal in tops[:3], loss,
+                                       self.array.gain_loss_db(applied, optimal), pa_loss,
+                                       1e3 * (arrival - truth["arrival"]), lag))
+        self.scored.add(t)
+        self.publish_markers(msg.header, applied, optimal, pa)
+        horizon = t - int(self.cfg.match_window * 1e9)
+        self.truth = {k: v for k, v in self.truth.items() if k >= horizon}
+        self.commands = {k: v for k, v in self.commands.items() if k >= horizon}
+
+    def _to_base(self, world) -> list[float]:
+        # twin world (x east, y north) -> base_station (x north)
+        d = np.asarray(world, float) - self.bs
+        return [float(d[1]), float(-d[0]), float(d[2])]
+
+    def publish_markers(self, header, applied: int, optimal: int, pa: np.ndarray) -> None:
+        markers = []
+        for i, (beam, rgb) in enumerate(((applied, (0.1, 0.9, 0.1)), (optimal, (0.9, 0.1, 0.1)))):
+            th = self.array.angles[beam]
+            m = Marker(header=header, ns="beam", id=i, type=Marker.ARROW, action=Marker.ADD)
+            m.header.frame_id = contract.FRAME_BASE_STATION
+            m.points = [Point(), Point(x=12.0 * float(np.cos(th)), y=-12.0 * float(np.sin(th)), z=0.0)]
+            m.scale.x, m.scale.y, m.scale.z = 0.15, 0.4, 0.4
+            m.color.r, m.color.g, m.color.b, m.color.a = (*rgb, 0.9)
+            markers.append(m)
+        guide = self.guide.cfg
+        line = Marker(header=header, ns="waveguide", id=0, type=Marker.LINE_STRIP, action=Marker.ADD)
+        line.header.frame_id = contract.FRAME_BASE_STATION
+        start = np.asarray(guide.start, float)
+        line.points = [Point(x=a, y=b, z=c) for a, b, c in (self._to_base(start),
+                                                            self._to_base(start + [guide.length_m, 0, 0]))]
+        line.scale.x = 0.05
+        line.color.b, line.color.a = 1.0, 0.8
+        markers.append(line)
+        for n, x in enumerate(pa):
+            s = Marker(header=header, ns="pa", id=n, type=Marker.SPHERE, action=Marker.ADD)
+            s.header.frame_id = contract.FRAME_BASE_STATION
+            px, py, pz = self._to_base(start + [x, 0, 0])
+            s.pose.position.x, s.pose.position.y, s.pose.position.z = px, py, pz
+            s.scale.x = s.scale.y = s.scale.z = 0.3
+            s.color.r, s.color.g, s.color.a = 1.0, 0.6, 1.0
+            markers.append(s)
+        self.marker_pub.publish(MarkerArray(markers=markers))
+
+    def coverage(self) -> dict:
+        with_cmd = {t for t, _, _ in self.frames if t in self.scored}
+        warmup = min((pos for t, _, pos in self.frames if t in with_cmd), default=0)
+        after = [t for t, _, pos in self.frames if pos >= warmup]
+        return {"frames_measured": len(self.frames), "warmup_frames_per_pass": warmup,
+                "frames_after_warmup": len(after), "commands_scored": len(with_cmd),
+                "frames_dropped": sum(t not in with_cmd for t in after),
+                "commands_received": len(self.command_stamps),
+                "commands_unmatched": len(self.command_stamps - {t for t, _, _ in self.frames})}
+
+    def publish_live(self) -> None:
+        values = {**self.metrics.summary(), **self.coverage()}
+        text = {k: f"{v:.4g}" if isinstance(v, float) else str(v) for k, v in values.items()}
+        status = DiagnosticStatus(name="closed_loop", message="live closed-loop metrics",
+                                  values=[KeyValue(key=k, value=v) for k, v in text.items()])
+        msg = DiagnosticArray(status=[status])
+        msg.header.stamp = self.get_clock().now().to_msg()
+        self.live_pub.publish(msg)
+        if self.metrics.samples:
+            shown = ("frames", "top1", "top3", "power_loss_mean_db", "e2e_p50_ms", "e2e_p99_ms",
+                     "frames_dropped")
+            self.get_logger().info(" ".join(f"{k}={text[k]}" for k in shown if k in text))
+
+    def close(self) -> None:
+        out = self.metrics.write_report(self.cfg.report, self.coverage())
+        print(f"closed-loop report: {out}", flush=True)
+
+
+def main(args=None) -> None:
+    run(BeamformerNode, args)
+
+
+if __name__ == "__main__":
+    main()

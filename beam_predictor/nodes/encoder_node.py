@@ -1,0 +1,87 @@
+"""Feature encoder node: one class for every modality (parameter ``modality``).
+
+Subscribes the modality's sensor topic, runs preprocessing + the pretrained encoder
+(:class:`beam_predictor.sensing.online.OnlineEncoder`) and publishes the features on
+``/bp/features/<modality>`` with the sensor message's header.  An unusable input (a bad
+JPEG, a malformed cloud or cube, a NaN fix) publishes the empty 'missing' message instead,
+and the reason goes to the log and /diagnostics; the node keeps running.
+"""
+from __future__ import annotations
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+import torch
+from rclpy.node import Node
+from sensor_msgs.msg import CompressedImage, Image, NavSatFix, PointCloud2
+
+from beam_predictor import contract
+from beam_predictor.bag import messages as codec
+from beam_predictor.nodes.common import declare_config, feature_msg, qos, run
+from beam_predictor.runtime.config import EncoderNodeConfig
+from beam_predictor.sensing.online import OnlineEncoder, default_checkpoint
+
+SOURCES = {
+    "image": (contract.CAMERA, CompressedImage, lambda m: bytes(m.data)),
+    "radar": (contract.RADAR, Image, codec.radar_cube),
+    "lidar": (contract.LIDAR, PointCloud2, codec.lidar_points),
+    "gps": (contract.UE_GPS, NavSatFix, codec.latlon),
+}
+
+
+class EncoderNode(Node):
+    def __init__(self, **node_kwargs):
+        super().__init__("feature_encoder", **node_kwargs)
+        self.cfg = declare_config(self, EncoderNodeConfig)
+        torch.set_num_threads(self.cfg.threads)
+        if self.cfg.modality not in SOURCES:
+            raise ValueError(f"parameter modality '{self.cfg.modality}': choose from {sorted(SOURCES)}")
+        path = self.cfg.checkpoint or str(default_checkpoint(self.cfg.modality))
+        self.encoder = OnlineEncoder(self.cfg.modality, path, self.cfg.device)
+        topic, msg_type, self.decode = SOURCES[self.cfg.modality]
+        out = contract.feature_topic(self.cfg.modality)
+        self.pub = self.create_publisher(Image, out.name, qos(out.qos))
+        self.diag_pub = self.create_publisher(DiagnosticArray, contract.DIAGNOSTICS.name,
+                                              qos(contract.DIAGNOSTICS.qos))
+        self.create_subscription(msg_type, topic.name, self.on_msg, qos(topic.qos))
+        self.counts = {"frames": 0, "missing": 0, "ms_total": 0.0}
+        self.last_reason = ""
+        self.create_timer(1.0, self.publish_diagnostics)
+        self.get_logger().info(f"{topic.name} -> {out.name} with {path}")
+
+    def on_msg(self, msg) -> None:
+        try:
+            feats, reason, seconds = self.encoder.encode(self.decode(msg))
+        except Exception as exc:   # a malformed message must not stop the stream
+            feats, reason, seconds = None, f"{type(exc).__name__}: {exc}", 0.0
+        self.counts["frames"] += 1
+        self.counts["ms_total"] += 1e3 * seconds
+        if feats is None:
+            self.counts["missing"] += 1
+            self.last_reason = reason
+            self.get_logger().warning(f"{self.cfg.modality} input unusable ({reason}); publishing 'missing'",
+                                      throttle_duration_sec=5.0)
+        self.pub.publish(feature_msg(msg.header, feats))
+
+    def publish_diagnostics(self) -> None:
+        n = max(1, self.counts["frames"])
+        status = DiagnosticStatus(
+            level=DiagnosticStatus.OK if not self.counts["missing"] else DiagnosticStatus.WARN,
+            name=f"{self.get_name()}", message=self.last_reason or "ok", hardware_id=self.cfg.modality,
+            values=[KeyValue(key="frames", value=str(self.counts["frames"])),
+                    KeyValue(key="missing", value=str(self.counts["missing"])),
+                    KeyValue(key="encode_ms_mean", value=f"{self.counts['ms_total'] / n:.2f}")])
+        msg = DiagnosticArray(status=[status])
+        msg.header.stamp = self.get_clock().now().to_msg()
+        self.diag_pub.publish(msg)
+
+    def close(self) -> None:
+        c = self.counts
+        print(f"{self.get_name()}: {c['frames']} frames, {c['missing']} missing, "
+              f"{c['ms_total'] / max(1, c['frames']):.1f} ms mean per frame", flush=True)
+
+
+def main(args=None) -> None:
+    run(EncoderNode, args)
+
+
+if __name__ == "__main__":
+    main()

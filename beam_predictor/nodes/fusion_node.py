@@ -1,0 +1,170 @@
+"""LLM fusion node (lifecycle): synchronized features + UE box -> beam and PA command.
+
+configure: load the checkpoint (:class:`beam_predictor.runtime.online.OnlinePredictor`)
+and create the publishers; activate: subscribe; deactivate/cleanup: unsubscribe and
+release the model.  With ``autostart`` (default) it configures and activates itself.
+
+Features are grouped by stamp (:class:`beam_predictor.runtime.sync.StampSynchronizer`;
+a silent modality is fused without after ``max_wait``), pushed into the H-step window,
+and once H steps are in, every new frame yields a command on /bp/beam_command stamped
+with that frame's stamp.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from builtin_interfaces.msg import Duration
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from geometry_msgs.msg import PolygonStamped
+import torch
+from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
+from sensor_msgs.msg import Image
+from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
+
+from beam_predictor import contract
+from beam_predictor.nodes.common import declare_config, feature_from_msg, qos, run, stamp_ns
+from beam_predictor.runtime.config import FusionNodeConfig
+from beam_predictor.runtime.online import OnlinePredictor, Prediction
+from beam_predictor.runtime.sync import StampSynchronizer
+
+ANGLES = np.asarray(contract.codebook_angles_rad())
+
+
+def command_msg(header, pred: Prediction, frame_period: float) -> JointTrajectory:
+    k = pred.beams.shape[1]
+    names = (["beam", "beam_angle"] + [f"beam_top{i + 1}" for i in range(k)]
+             + [f"prob_top{i + 1}" for i in range(k)]
+             + [f"pa_{n + 1}" for n in range(pred.pa_positions.shape[1])])
+    msg = JointTrajectory(header=header, joint_names=names)
+    for step in range(pred.beams.shape[0]):
+        top = pred.beams[step]
+        values = ([float(top[0]), float(ANGLES[top[0]])] + [float(b) for b in top]
+                  + [float(p) for p in pred.probs[step]] + [float(x) for x in pred.pa_positions[step]])
+        sec, nsec = divmod(int(round(step * frame_period * 1e9)), 1_000_000_000)
+        point = JointTrajectoryPoint(positions=values, time_from_start=Duration(sec=sec, nanosec=nsec))
+        msg.points.append(point)
+    return msg
+
+
+class FusionNode(LifecycleNode):
+    def __init__(self, **node_kwargs):
+        super().__init__("llm_fusion", **node_kwargs)
+        self.cfg = declare_config(self, FusionNodeConfig)
+        torch.set_num_threads(self.cfg.threads)
+        self.predictor, self.subs, self.timers_ = None, [], []
+        self.stats = {"commands": 0, "frames": 0, "waiting_for_history": 0, "predict_ms": [], "sync_ms": []}
+        if self.cfg.autostart:
+            self.trigger_configure()
+            self.trigger_activate()
+
+    def on_configure(self, state) -> TransitionCallbackReturn:
+        try:
+            self.predictor = OnlinePredictor(self.cfg.checkpoint, self.cfg.device, self.cfg.top_k,
+                                             gap_ns=int(self.cfg.gap_reset * 1e9))
+        except Exception as exc:
+            self.get_logger().error(f"configure failed: {exc}")
+            return TransitionCallbackReturn.FAILURE
+        self.get_logger().info(f"loaded {self.predictor.description}")
+        self.keys = tuple(self.predictor.modalities) + ("box",)
+        self.sync = StampSynchronizer(self.keys, int(self.cfg.tolerance * 1e9), int(self.cfg.max_wait * 1e9),
+                                      restart_ns=int(self.cfg.gap_reset * 1e9))
+        self.cmd_pub = self.create_lifecycle_publisher(JointTrajectory, contract.BEAM_COMMAND.name,
+                                                       qos(contract.BEAM_COMMAND.qos))
+        self.diag_pub = self.create_lifecycle_publisher(DiagnosticArray, contract.DIAGNOSTICS.name,
+                                                        qos(contract.DIAGNOSTICS.qos))
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state) -> TransitionCallbackReturn:
+        for mod in self.predictor.modalities:
+            topic = contract.feature_topic(mod)
+            self.subs.append(self.create_subscription(Image, topic.name,
+                                                      lambda m, mod=mod: self.on_feature(mod, m),
+                                                      qos(topic.qos)))
+        self.subs.append(self.create_subscription(PolygonStamped, contract.UE_BOX.name, self.on_box,
+                                                  qos(contract.UE_BOX.qos)))
+        self.timers_ = [self.create_timer(0.01, lambda: self.on_ready(self.sync.poll(time.monotonic_ns()))),
+                        self.create_timer(self.cfg.diagnostics_period, self.publish_diagnostics)]
+        return super().on_activate(state)
+
+    def on_deactivate(self, state) -> TransitionCallbackReturn:
+        for s in self.subs:
+            self.destroy_subscription(s)
+        for t in self.timers_:
+            self.destroy_timer(t)
+        self.subs, self.timers_ = [], []
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state) -> TransitionCallbackReturn:
+        self.destroy_publisher(self.cmd_pub)
+        self.destroy_publisher(self.diag_pub)
+        self.predictor = None
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_feature(self, modality: str, msg: Image) -> None:
+        try:
+            value = feature_from_msg(msg)
+        except ValueError as exc:
+            self.get_logger().warning(f"{contract.feature_topic(modality).name}: {exc}",
+                                      throttle_duration_sec=5.0)
+            value = None
+        self.on_ready(self.sync.add(modality, stamp_ns(msg.header), value, time.monotonic_ns()))
+
+    def on_box(self, msg: PolygonStamped) -> None:
+        pts = msg.polygon.points
+        box = (pts[0].x, pts[0].y, pts[1].x, pts[1].y) if len(pts) >= 2 else None
+        self.on_ready(self.sync.add("box", stamp_ns(msg.header), box, time.monotonic_ns()))
+
+    def on_ready(self, sets) -> None:
+        for s in sets:
+            self.stats["frames"] += 1
+            self.stats["sync_ms"].append(1e-6 * (time.monotonic_ns() - s.first_arrival_ns))
+            feats = {m: s.items.get(m) for m in self.predictor.modalities}
+            self.predictor.window.push(s.stamp_ns, feats, s.items.get("box"))
+            if not self.predictor.window.ready:
+                self.stats["waiting_for_history"] += 1
+                continue
+            pred = self.predictor.predict()
+            self.stats["predict_ms"].append(1e3 * pred.seconds)
+            header = JointTrajectory().header
+            header.stamp.sec, header.stamp.nanosec = divmod(s.stamp_ns, 1_000_000_000)
+            header.frame_id = contract.FRAME_ARRAY
+            self.cmd_pub.publish(command_msg(header, pred, self.cfg.frame_period))
+            self.stats["commands"] += 1
+
+    def publish_diagnostics(self) -> None:
+        st, sync = self.stats, self.sync.stats
+        values = {"frames": st["frames"], "commands": st["commands"],
+                  "waiting_for_history": st["waiting_for_history"],
+                  "frames_dropped_late": sync.late, "partial_frames": sync.partial, "restarts": sync.restarts,
+                  "predict_ms_p50": self._pct("predict_ms", 50),
+                  "predict_ms_p99": self._pct("predict_ms", 99),
+                  "sync_wait_ms_p50": self._pct("sync_ms", 50), "sync_wait_ms_p99": self._pct("sync_ms", 99),
+                  **{f"missing_{k}": v for k, v in sync.missing_by_key.items()}}
+        level = DiagnosticStatus.OK if not sync.partial else DiagnosticStatus.WARN
+        status = DiagnosticStatus(level=level, name=self.get_name(), message=self.predictor.description,
+                                  values=[KeyValue(key=k, value=str(v)) for k, v in values.items()])
+        msg = DiagnosticArray(status=[status])
+        msg.header.stamp = self.get_clock().now().to_msg()
+        self.diag_pub.publish(msg)
+
+    def close(self) -> None:
+        if self.predictor is not None:
+            sync = self.sync.stats
+            print(f"llm_fusion: {self.stats['frames']} frames fused, {self.stats['commands']} commands, "
+                  f"{sync.late} late items dropped, {sync.partial} partial frames "
+                  f"(missing {sync.missing_by_key}); predict ms p50/p99 "
+                  f"{self._pct('predict_ms', 50)}/{self._pct('predict_ms', 99)}, sync wait ms p50/p99 "
+                  f"{self._pct('sync_ms', 50)}/{self._pct('sync_ms', 99)}", flush=True)
+
+    def _pct(self, key: str, q: float) -> str:
+        v = self.stats[key][-500:]
+        return f"{np.percentile(v, q):.2f}" if v else "nan"
+
+
+def main(args=None) -> None:
+    run(FusionNode, args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+"""Closed-loop metrics of the applied beam and PA commands (the beamformer node's core).
+
+The simulated base station applies the commanded beam to a 16-element half-wavelength
+ULA (DFT codebook weights over the contract's ±45° codebook) and the commanded PA
+positions to the roadside waveguide.  Against the replay's ground truth it scores:
+
+* hit: the applied (top-1, offset 0) beam is the measured optimal beam; top-3 hit likewise;
+* power loss: 10 log10(P[optimal] / P[applied]) from the measured 64-beam power;
+* array-gain loss: the simulated array's gain toward the optimal beam's direction with
+  the applied weights, against the optimal weights (what a mis-steer costs the array);
+* PA gain loss: the PASS channel gain (paper 003 model, LoS assumed) at the UE position of
+  the optimal codeword's PA positions against the commanded positions;
+* latency: end to end (wall time from the frame's power measurement reaching the actuator
+  to its command reaching it, both seen by the same process) and against the header
+  stamp on the node clock (sim time during replay).
+"""
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from beam_predictor import contract
+from beam_predictor.twin.pinching import build_codebook, effective_channels, gain_db
+
+
+def steering(angles_rad: np.ndarray, num_antennas: int) -> np.ndarray:
+    """(len(angles), N) half-wavelength ULA steering vectors, unit norm."""
+    n = np.arange(num_antennas)
+    return np.exp(1j * np.pi * np.outer(np.sin(angles_rad), n)) / np.sqrt(num_antennas)
+
+
+class SimulatedArray:
+    """The codebook weights of a ULA; ``apply`` returns the weights of a beam."""
+
+    def __init__(self, num_antennas: int = contract.NUM_ANTENNAS):
+        self.angles = np.asarray(contract.codebook_angles_rad())
+        self.weights = steering(self.angles, num_antennas)
+        self.applied: int | None = None
+
+    def apply(self, beam: int) -> np.ndarray:
+        if not 0 <= beam < len(self.angles):
+            raise ValueError(f"beam {beam} outside the {len(self.angles)}-beam codebook")
+        self.applied = beam
+        return self.weights[beam]
+
+    def gain_loss_db(self, applied: int, optimal: int) -> float:
+        a = self.weights[optimal]                           # the optimal direction's steering vector
+        g_opt = abs(np.vdot(a, self.weights[optimal])) ** 2
+        g_app = max(abs(np.vdot(a, self.weights[applied])) ** 2, 1e-12)
+        return float(10 * np.log10(g_opt / g_app))
+
+
+class SimulatedWaveguide:
+    """PA positions on the twin's waveguide; gain of a placement at a UE position (LoS)."""
+
+    def __init__(self, pinching_cfg, frequency_hz: float):
+        self.cfg, self.frequency = pinching_cfg, frequency_hz
+        self.codebook = build_codebook(pinching_cfg, frequency_hz)
+        self.positions: np.ndarray | None = None
+
+    def apply(self, positions) -> None:
+        p = np.asarray(positions, dtype=float)
+        if p.size and ((p < 0).any() or (p > self.cfg.length_m).any()):
+            raise ValueError(
+                f"PA positions {p.round(3).tolist()} outside the {self.cfg.length_m} m waveguide")
+        self.positions = p
+
+    def gain_db(self, positions, ue_xyz) -> float:
+        p = np.asarray(positions, dtype=float)[None]
+        h = effective_channels(p, np.asarray(ue_xyz, float), np.ones_like(p), self.cfg, self.frequency)
+        return float(gain_db(h)[0])
+
+
+@dataclass
+class LoopSample:
+    stamp_ns: int
+    applied: int
+    optimal: int
+    hit: bool
+    top3_hit: bool
+    power_loss_db: float
+    array_loss_db: float
+    pa_loss_db: float
+    e2e_ms: float
+    stamp_latency_ms: float
+
+
+class ClosedLoopMetrics:
+    def __init__(self):
+        self.samples: list[LoopSample] = []
+
+    def record(self, sample: LoopSample) -> None:
+        self.samples.append(sample)
+
+    def summary(self) -> dict:
+        if not self.samples:
+            return {"frames": 0}
+        s = self.samples
+        loss = np.array([x.power_loss_db for x in s])
+        loss = loss[np.isfinite(loss)]
+        e2e = np.array([x.e2e_ms for x in s])
+        lat = np.array([x.stamp_latency_ms for x in s])
+        pa = np.array([x.pa_loss_db for x in s])
+        pa = pa[np.isfinite(pa)]
+        return {"frames": len(s), "top1": float(np.mean([x.hit for x in s])),
+                "top3": float(np.mean([x.top3_hit for x in s])),
+                "power_loss_mean_db": float(loss.mean()) if len(loss) else float("nan"),
+                "power_loss_p95_db": float(np.percentile(loss, 95)) if len(loss) else float("nan"),
+                "array_loss_mean_db": float(np.mean([x.array_loss_db for x in s])),
+                "pa_loss_mean_db": float(pa.mean()) if len(pa) else float("nan"),
+                "e2e_p50_ms": float(np.percentile(e2e, 50)), "e2e_p99_ms": float(np.percentile(e2e, 99)),
+                "stamp_latency_p50_ms": float(np.percentile(lat, 50)),
+                "stamp_latency_p99_ms": float(np.percentile(lat, 99))}
+
+    def write_report(self, out: str | Path, extra: dict | None = None) -> Path:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        with (out / "frames.csv").open("w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(LoopSample.__dataclass_fields__))
+            w.writeheader()
+            w.writerows(asdict(x) for x in self.samples)
+        summary = {**self.summary(), **(extra or {})}
+        (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        if self.samples:
+            t = np.array([x.stamp_ns for x in self.samples]) * 1e-9
+            t -= t[0]
+            fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+            axes[0].plot(t, [x.optimal + 1 for x in self.samples], ".", label="optimal (measured)")
+            axes[0].plot(t, [x.applied + 1 for x in self.samples], "x", label="applied (predicted)")
+            axes[0].set_xlabel("replay time (s)")
+            axes[0].set_ylabel("beam (1-based)")
+            axes[0].legend()
+            axes[1].hist([x.power_loss_db for x in self.samples], bins=30)
+            axes[1].set_xlabel("received-power loss vs optimal beam (dB)")
+            axes[1].set_ylabel("frames")
+            e2e = np.sort([x.e2e_ms for x in self.samples])
+            axes[2].plot(e2e, np.linspace(0, 1, len(e2e)))
+            axes[2].set_xlabel("end-to-end latency (ms)")
+            axes[2].set_ylabel("CDF")
+            fig.tight_layout()
+            fig.savefig(out / "closed_loop.png", dpi=110)
+            plt.close(fig)
+        return out

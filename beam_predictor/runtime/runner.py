@@ -1,0 +1,128 @@
+"""``beam-predictor launch``: start the graph of :mod:`beam_predictor.runtime.graph` as processes.
+
+``launch``/``ros2 launch`` cannot be installed here, so this runner starts the same
+beam_predictor nodes, with the same parameters and remappings, as separate Python
+processes (``python -m <node module> --ros-args ...``).  Every process gets
+``ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST`` (discovery stays on loopback), the Fast DDS
+profile config/fastdds_loopback.xml (shared memory sized for radar cubes, UDP bound to
+127.0.0.1) and one ``ROS_DOMAIN_ID``.  The player is started once every other node has printed its ready
+line, so no frame is replayed into a graph that is still loading models; when the player
+is done, the others are stopped with SIGINT (the beamformer then writes its report).
+External nodes (tf2_ros, RViz) are listed and skipped.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from beam_predictor.config import config_path
+
+READY_MARK = "[beam_predictor] node ready:"
+
+
+def ros_env(base: dict | None = None, domain_id: int | None = None) -> dict:
+    env = dict(os.environ if base is None else base)
+    env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+    # shared memory for big messages + UDP on 127.0.0.1 only (config/fastdds_loopback.xml)
+    env.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(config_path("fastdds_loopback.xml")))
+    if domain_id is not None:
+        env["ROS_DOMAIN_ID"] = str(domain_id)
+    env.setdefault("ROS_DOMAIN_ID", str(os.getpid() % 100 + 1))
+    env.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+               "YOLO_OFFLINE": "1", "PYTHONUNBUFFERED": "1"})
+    return env
+
+
+def node_command(spec, params_file: Path, namespace: str = "") -> list[str]:
+    cmd = [sys.executable, "-m", spec.module, "--ros-args", "-r", f"__node:={spec.name}"]
+    if namespace:
+        cmd += ["-r", f"__ns:={namespace if namespace.startswith('/') else '/' + namespace}"]
+    cmd += ["--params-file", str(params_file)]
+    for src, dst in spec.remappings:
+        cmd += ["-r", f"{src}:={dst}"]
+    return cmd
+
+
+class GraphRunner:
+    def __init__(self, specs, log_dir: str | Path, namespace: str = "", env: dict | None = None):
+        self.specs = [s for s in specs if not s.external]
+        self.skipped = [s for s in specs if s.external]
+        self.log_dir, self.namespace = Path(log_dir), namespace
+        self.env = env or ros_env()
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def _log(self, name: str) -> Path:
+        return self.log_dir / f"{name}.log"
+
+    def start(self, spec) -> subprocess.Popen:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        params = self.log_dir / f"{spec.name}.params.yaml"
+        params.write_text(yaml.safe_dump({"/**": {"ros__parameters": spec.parameters}}, sort_keys=False))
+        log = self._log(spec.name).open("w")
+        proc = subprocess.Popen(node_command(spec, params, self.namespace), stdout=log,
+                                stderr=subprocess.STDOUT,
+                                env=self.env)
+        self.procs[spec.name] = proc
+        return proc
+
+    def wait_ready(self, names, timeout: float) -> None:
+        """Block until every named node printed its ready line; raise naming the ones that did not."""
+        deadline = time.monotonic() + timeout
+        pending = set(names)
+        while pending and time.monotonic() < deadline:
+            for name in list(pending):
+                if READY_MARK in self._log(name).read_text(errors="replace"):
+                    pending.discard(name)
+                elif self.procs[name].poll() is not None:
+                    code = self.procs[name].returncode
+                    raise RuntimeError(f"node {name} exited with code {code} during start; "
+                                       f"see {self._log(name)}:\n{self.tail(name)}")
+            time.sleep(0.2)
+        if pending:
+            raise RuntimeError(
+                f"nodes not ready after {timeout:.0f} s: {sorted(pending)} (logs in {self.log_dir})")
+
+    def tail(self, name: str, lines: int = 15) -> str:
+        return "\n".join(self._log(name).read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self, names=None, timeout: float = 20.0) -> None:
+        """SIGINT (clean shutdown: reports are written), then SIGKILL after ``timeout``."""
+        names = list(names or self.procs)[::-1]
+        for n in names:
+            if self.procs[n].poll() is None:
+                self.procs[n].send_signal(signal.SIGINT)
+        deadline = time.monotonic() + timeout
+        for n in names:
+            try:
+                self.procs[n].wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.procs[n].kill()
+                self.procs[n].wait()
+
+    def run(self, player: str = "bag_player", ready_timeout: float = 180.0, settle: float = 3.0,
+            duration: float | None = None) -> dict[str, int]:
+        """Start everything, replay, stop; returns each node's exit code."""
+        others = [s for s in self.specs if s.name != player]
+        try:
+            for s in others:
+                self.start(s)
+            self.wait_ready([s.name for s in others], ready_timeout)
+            play = next((s for s in self.specs if s.name == player), None)
+            if play is not None:
+                self.start(play).wait(timeout=duration)
+                time.sleep(settle)
+            else:
+                deadline = None if duration is None else time.monotonic() + duration
+                while deadline is None or time.monotonic() < deadline:
+                    time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+        return {n: p.returncode for n, p in self.procs.items()}

@@ -1,0 +1,92 @@
+"""Stamp-based synchronizer for the fusion node.
+
+``message_filters`` (ApproximateTimeSynchronizer) is not installable here (see
+../README.md), and its policy waits for every input anyway; fusion must instead fuse a
+frame *without* a silent modality after a bounded wait.  So this small core groups items
+by header stamp within a tolerance and emits a frame set when
+
+* every expected key has arrived (complete), or
+* it has waited ``max_wait_ns`` of wall time since its first item (partial), or
+* a newer set has completed (older partial sets are emitted first, in stamp order).
+
+Items older than the last emitted stamp are dropped and counted as late (out-of-order
+input never reorders the output); a jump back by more than ``restart_ns`` (a replay
+restarted or looped) starts afresh.  Wall-clock waits keep the behaviour the same under
+sim time and any replay rate.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class FrameSet:
+    stamp_ns: int
+    items: dict[str, object]
+    first_arrival_ns: int
+    complete: bool = False
+
+    def missing(self, keys) -> list[str]:
+        return [k for k in keys if k not in self.items]
+
+
+@dataclass
+class SyncStats:
+    complete: int = 0
+    partial: int = 0
+    late: int = 0
+    duplicate: int = 0
+    restarts: int = 0
+    missing_by_key: dict[str, int] = field(default_factory=dict)
+
+
+class StampSynchronizer:
+    def __init__(self, keys, tolerance_ns: int, max_wait_ns: int, restart_ns: int = 1_000_000_000):
+        self.keys = tuple(keys)
+        self.tolerance_ns, self.max_wait_ns = int(tolerance_ns), int(max_wait_ns)
+        self.restart_ns = int(restart_ns)
+        self.pending: list[FrameSet] = []          # sorted by stamp
+        self.last_emitted_ns: int | None = None
+        self.stats = SyncStats(missing_by_key={k: 0 for k in self.keys})
+
+    def reset(self) -> None:
+        self.pending.clear()
+        self.last_emitted_ns = None
+
+    def add(self, key: str, stamp_ns: int, value, now_ns: int) -> list[FrameSet]:
+        """Add one item; returns the sets that are ready, oldest first."""
+        if key not in self.keys:
+            raise KeyError(f"unknown synchronizer key '{key}'; expected one of {self.keys}")
+        if self.last_emitted_ns is not None and stamp_ns < self.last_emitted_ns - self.restart_ns:
+            self.reset()                           # stamps jumped back: the replay restarted
+            self.stats.restarts += 1
+        if self.last_emitted_ns is not None and stamp_ns <= self.last_emitted_ns + self.tolerance_ns:
+            self.stats.late += 1
+            return self.poll(now_ns)
+        target = next((s for s in self.pending if abs(s.stamp_ns - stamp_ns) <= self.tolerance_ns), None)
+        if target is None:
+            target = FrameSet(stamp_ns, {}, now_ns)
+            self.pending.append(target)
+            self.pending.sort(key=lambda s: s.stamp_ns)
+        if key in target.items:
+            self.stats.duplicate += 1
+        target.items[key] = value
+        return self.poll(now_ns)
+
+    def poll(self, now_ns: int) -> list[FrameSet]:
+        """Sets that are complete, timed out, or older than a complete one."""
+        ready_upto = -1
+        for i, s in enumerate(self.pending):
+            if len(s.items) == len(self.keys) or now_ns - s.first_arrival_ns >= self.max_wait_ns:
+                ready_upto = i
+        out, self.pending = self.pending[:ready_upto + 1], self.pending[ready_upto + 1:]
+        for s in out:
+            s.complete = len(s.items) == len(self.keys)
+            if s.complete:
+                self.stats.complete += 1
+            else:
+                self.stats.partial += 1
+                for k in s.missing(self.keys):
+                    self.stats.missing_by_key[k] += 1
+            self.last_emitted_ns = s.stamp_ns
+        return out

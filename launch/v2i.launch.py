@@ -1,0 +1,34 @@
+"""Launch the V2I beam-prediction graph on a ROS 2 install.
+
+    ros2 launch beam_predictor v2i.launch.py bag:=<rosbag2 folder> rviz:=true
+
+The nodes, their parameters (config/v2i.yaml) and remappings come from
+beam_predictor.runtime.graph.build_graph, the same description `beam-predictor launch`
+starts where `launch` is not installable, so the two cannot drift.  With bag:='' no
+player is started: replay with `ros2 bag play --clock <bag>` or plug in live sensors.
+"""
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import LifecycleNode, Node
+
+from beam_predictor.runtime.graph import LAUNCH_ARGUMENTS, build_graph
+
+
+def _nodes(context, *args, **kwargs):
+    values = {name: LaunchConfiguration(name).perform(context) for name in LAUNCH_ARGUMENTS}
+    namespace = values["namespace"]
+    actions = []
+    for spec in build_graph(values):
+        common = dict(package=spec.package, executable=spec.executable, name=spec.name, namespace=namespace,
+                      output="screen", remappings=list(spec.remappings), arguments=list(spec.arguments))
+        if spec.parameters:
+            common["parameters"] = [spec.parameters]
+        actions.append(LifecycleNode(**common) if spec.lifecycle else Node(**common))
+    return actions
+
+
+def generate_launch_description():
+    declared = [DeclareLaunchArgument(name, default_value=default, description=doc)
+                for name, (default, doc) in LAUNCH_ARGUMENTS.items()]
+    return LaunchDescription(declared + [OpaqueFunction(function=_nodes)])

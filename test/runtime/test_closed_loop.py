@@ -1,0 +1,41 @@
+import numpy as np
+import pytest
+
+from beam_predictor.runtime.closed_loop import (ClosedLoopMetrics, LoopSample, SimulatedArray,
+                                                SimulatedWaveguide)
+from beam_predictor.twin.config import PinchingConfig
+
+
+def test_array_applies_codebook_weights_and_scores_mis_steering():
+    arr = SimulatedArray(16)
+    w = arr.apply(10)
+    assert w.shape == (16,) and np.isclose(np.linalg.norm(w), 1.0)
+    assert arr.gain_loss_db(10, 10) == pytest.approx(0.0)
+    assert arr.gain_loss_db(12, 10) > arr.gain_loss_db(11, 10) > 0
+    with pytest.raises(ValueError, match="codebook"):
+        arr.apply(64)
+
+
+def test_waveguide_optimal_codeword_beats_a_far_one():
+    g = SimulatedWaveguide(PinchingConfig(), 60e9)
+    k = len(g.codebook) // 2
+    target = [g.cfg.start[0] + (k + 0.5) * g.cfg.length_m / len(g.codebook), g.cfg.target_y, g.cfg.target_z]
+    assert g.gain_db(g.codebook[k], target) > g.gain_db(g.codebook[0], target) + 3
+    with pytest.raises(ValueError, match="outside"):
+        g.apply([-1.0, 2.0])
+
+
+def test_metrics_summary_and_report(tmp_path):
+    m = ClosedLoopMetrics()
+    for i, (applied, optimal) in enumerate([(3, 3), (4, 3), (3, 3), (10, 3)]):
+        m.record(LoopSample(i * 100_000_000, applied, optimal, applied == optimal,
+                            abs(applied - optimal) <= 1,
+                            float(abs(applied - optimal)), 0.0, float("nan"), 10.0 * (i + 1), 5.0))
+    s = m.summary()
+    assert s["frames"] == 4 and s["top1"] == 0.5 and s["top3"] == 0.75
+    assert s["power_loss_mean_db"] == pytest.approx((0 + 1 + 0 + 7) / 4)
+    assert s["e2e_p50_ms"] == pytest.approx(25.0)
+    out = m.write_report(tmp_path / "r", {"frames_dropped": 0})
+    assert (out / "frames.csv").read_text().count("\n") == 5
+    assert (out / "closed_loop.png").stat().st_size > 0
+    assert "frames_dropped" in (out / "summary.json").read_text()

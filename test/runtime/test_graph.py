@@ -1,0 +1,115 @@
+"""The ROS 2 launch file and `beam-predictor launch` start the same nodes, parameters and remappings.
+
+`launch`/`launch_ros` are not installable here, so the test loads launch/v2i.launch.py with
+minimal recording stand-ins for those two modules (the launch file's own code is what runs)
+and compares what it would start with what the runner starts.
+"""
+import importlib.util
+import sys
+import types
+
+import pytest
+import yaml
+
+from beam_predictor.config import ConfigError
+from beam_predictor.runtime.graph import LAUNCH_ARGUMENTS, build_graph
+from beam_predictor.runtime.runner import GraphRunner, node_command
+
+
+class _Recorder:
+    def __init__(self, **kwargs):
+        self.kwargs = kwargs
+
+
+class _LaunchConfiguration:
+    def __init__(self, name):
+        self.name = name
+
+    def perform(self, context):
+        return context[self.name]
+
+
+def _fake_launch_modules(monkeypatch):
+    launch = types.ModuleType("launch")
+    launch.LaunchDescription = lambda entities: entities
+    actions = types.ModuleType("launch.actions")
+    actions.DeclareLaunchArgument = lambda name, default_value, description: (
+        name, default_value, description)
+    actions.OpaqueFunction = lambda function: function
+    subs = types.ModuleType("launch.substitutions")
+    subs.LaunchConfiguration = _LaunchConfiguration
+    ros = types.ModuleType("launch_ros")
+    ros_actions = types.ModuleType("launch_ros.actions")
+    ros_actions.Node = type("Node", (_Recorder,), {})
+    ros_actions.LifecycleNode = type("LifecycleNode", (_Recorder,), {})
+    for name, mod in {"launch": launch, "launch.actions": actions, "launch.substitutions": subs,
+                      "launch_ros": ros, "launch_ros.actions": ros_actions}.items():
+        monkeypatch.setitem(sys.modules, name, mod)
+
+
+def _launch_file_nodes(monkeypatch, args):
+    _fake_launch_modules(monkeypatch)
+    from beam_predictor.config import PACKAGE_ROOT
+    path = PACKAGE_ROOT.parent / "launch" / "v2i.launch.py"
+    spec = importlib.util.spec_from_file_location("v2i_launch", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    entities = module.generate_launch_description()
+    declared = [e for e in entities if isinstance(e, tuple)]
+    assert {d[0] for d in declared} == set(LAUNCH_ARGUMENTS) and all(d[2] for d in declared)
+    context = {name: default for name, (default, _) in LAUNCH_ARGUMENTS.items()} | args
+    return [n for e in entities if callable(e) for n in e(context)]
+
+
+@pytest.mark.parametrize("args", [{}, {"namespace": "bs1", "device": "cpu", "rate": "2.0", "rviz": "true"},
+                                  {"bag": ""}])
+def test_launch_file_and_runner_start_the_same_graph(monkeypatch, tmp_path, args):
+    launched = _launch_file_nodes(monkeypatch, args)
+    specs = build_graph(args)
+    runner = GraphRunner(specs, tmp_path, namespace=args.get("namespace", ""))
+    assert [n.kwargs["name"] for n in launched] == [s.name for s in specs]
+    for node, s in zip(launched, specs):
+        assert node.kwargs["executable"] == s.executable and node.kwargs["package"] == s.package
+        assert node.kwargs["remappings"] == list(s.remappings)
+        assert node.kwargs["namespace"] == args.get("namespace", "")
+        assert type(node).__name__ == ("LifecycleNode" if s.lifecycle else "Node")
+    for s in runner.specs:
+        node = next(n for n in launched if n.kwargs["name"] == s.name)
+        params = tmp_path / f"{s.name}.params.yaml"
+        params.write_text(yaml.safe_dump({"/**": {"ros__parameters": s.parameters}}))
+        assert yaml.safe_load(params.read_text())["/**"]["ros__parameters"] == node.kwargs["parameters"][0]
+        cmd = node_command(s, params, args.get("namespace", ""))
+        assert cmd[cmd.index("-m") + 1] == s.module and f"__node:={s.name}" in cmd
+        if args.get("namespace"):
+            assert f"__ns:=/{args['namespace']}" in cmd
+    assert all(s.external for s in specs if s not in runner.specs)
+
+
+def test_graph_contents_follow_the_arguments():
+    names = [s.name for s in build_graph({"bag": ""})]
+    assert "bag_player" not in names and "llm_fusion" in names
+    specs = {s.name: s for s in build_graph({"checkpoint": "x.pt", "device": "cpu", "rate": "0"})}
+    assert specs["llm_fusion"].parameters["checkpoint"] == "x.pt" and specs["llm_fusion"].lifecycle
+    assert specs["bag_player"].parameters["rate"] == 0.0
+    assert specs["bag_player"].parameters["use_sim_time"] is False
+    assert specs["encoder_lidar"].parameters["use_sim_time"] is True
+    assert {s.parameters["modality"] for n, s in specs.items() if n.startswith("encoder_")} == \
+        {"image", "radar", "lidar", "gps"}
+    with pytest.raises(ConfigError, match="unknown launch argument"):
+        build_graph({"bags": "x"})
+    with pytest.raises(ConfigError, match="true/false"):
+        build_graph({"rviz": "maybe"})
+
+
+def test_remappings_and_bad_keys_from_the_yaml(tmp_path):
+    from beam_predictor.config import config_path
+    doc = yaml.safe_load(config_path("v2i.yaml").read_text())
+    doc["remappings"]["yolo_tracker"] = [["/bs/camera/image/compressed", "/car/cam/compressed"]]
+    good = tmp_path / "v2i.yaml"
+    good.write_text(yaml.safe_dump(doc))
+    tracker = next(s for s in build_graph({}, good) if s.name == "yolo_tracker")
+    assert tracker.remappings == (("/bs/camera/image/compressed", "/car/cam/compressed"),)
+    doc["llm_fusion"]["tolerence"] = 0.1
+    good.write_text(yaml.safe_dump(doc))
+    with pytest.raises(ConfigError, match="tolerence"):
+        build_graph({}, good)

@@ -1,0 +1,53 @@
+from beam_predictor.runtime.sync import StampSynchronizer
+
+MS = 1_000_000
+
+
+def make():
+    return StampSynchronizer(("a", "b", "box"), tolerance_ns=5 * MS,
+                             max_wait_ns=100 * MS, restart_ns=1000 * MS)
+
+
+def test_complete_set_is_emitted_at_once():
+    s = make()
+    assert s.add("a", 100 * MS, 1, now_ns=0) == []
+    assert s.add("b", 102 * MS, 2, now_ns=1) == []          # within tolerance: same frame
+    out = s.add("box", 99 * MS, 3, now_ns=2)
+    assert len(out) == 1 and out[0].complete and out[0].items == {"a": 1, "b": 2, "box": 3}
+
+
+def test_silent_modality_times_out_instead_of_blocking():
+    s = make()
+    s.add("a", 100 * MS, 1, now_ns=0)
+    s.add("box", 100 * MS, 3, now_ns=0)
+    assert s.poll(now_ns=50 * MS) == []
+    out = s.poll(now_ns=100 * MS)
+    assert len(out) == 1 and not out[0].complete and out[0].missing(s.keys) == ["b"]
+    assert s.stats.missing_by_key["b"] == 1
+
+
+def test_newer_complete_set_flushes_older_partial_ones_in_order():
+    s = make()
+    s.add("a", 100 * MS, 1, now_ns=0)
+    for k in ("a", "b", "box"):
+        out = s.add(k, 200 * MS, 2, now_ns=1)
+    assert [x.stamp_ns for x in out] == [100 * MS, 200 * MS]
+    assert [x.complete for x in out] == [False, True]
+
+
+def test_out_of_order_items_are_dropped_and_counted():
+    s = make()
+    for k in ("a", "b", "box"):
+        s.add(k, 200 * MS, 0, now_ns=0)
+    assert s.add("a", 150 * MS, 0, now_ns=1) == []          # older than what was already emitted
+    assert s.stats.late == 1 and s.pending == []
+
+
+def test_stamps_jumping_back_restart_the_synchronizer():
+    s = make()
+    for k in ("a", "b", "box"):
+        s.add(k, 5000 * MS, 0, now_ns=0)
+    for k in ("a", "b"):
+        s.add(k, 100 * MS, 0, now_ns=1)
+    out = s.add("box", 100 * MS, 0, now_ns=2)
+    assert s.stats.restarts == 1 and len(out) == 1 and out[0].stamp_ns == 100 * MS
