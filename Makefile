@@ -43,7 +43,7 @@ help:
 	@echo "make twin-pictures / twin-realism - the README pictures / twin-vs-real power report"
 	@echo "make model - retrain the shipped predictor models/m2beamllm.pt (config/model.yaml)"
 	@echo "make bench-model - every model x (standard, few-shot) on the benchmark test passes, one table"
-	@echo "make bench-data-ratio / ablate-modalities / ablate-unfrozen - the few-shot and ablation tables"
+	@echo "make bench-data-ratio / ablate-modalities / ablate-unfrozen / bench-budget - few-shot, ablations"
 	@echo "make bench-ros - live graph: end-to-end latency at 1x and the highest replay rate without drops"
 
 setup: $(STAMP)

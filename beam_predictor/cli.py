@@ -228,7 +228,7 @@ def _cmd_launch(args) -> int:
     from beam_predictor.runtime.graph import LAUNCH_ARGUMENTS, build_graph
     from beam_predictor.runtime.runner import GraphRunner
     specs = build_graph({k: getattr(args, k) for k in LAUNCH_ARGUMENTS}, args.config)
-    runner = GraphRunner(specs, args.logs, namespace=args.namespace)
+    runner = GraphRunner(specs, args.logs, namespace=args.namespace, echo=("beamformer",))
     for s in runner.skipped:
         print(f"not started here ({s.package} is not installable; `ros2 launch` starts it): {s.name}")
     names = ", ".join(s.name for s in runner.specs)

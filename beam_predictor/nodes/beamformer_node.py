@@ -46,7 +46,8 @@ class BeamformerNode(Node):
         self.create_subscription(JointTrajectory, contract.BEAM_COMMAND.name, self.on_command,
                                  qos(contract.BEAM_COMMAND.qos))
         # ground truth is scored, not acted on: take every frame (reliable, deep) rather than the freshest
-        truth_qos = qos(contract.QoS("reliable", "volatile", 100))
+        reliability = "reliable" if self.cfg.truth_reliable else "best_effort"
+        truth_qos = qos(contract.QoS(reliability, "volatile", 100))
         self.create_subscription(LaserScan, contract.POWER.name, self.on_power, truth_qos)
         self.create_subscription(DiagnosticArray, contract.FRAME_INFO.name, self.on_info, truth_qos)
         self.live_pub = self.create_publisher(DiagnosticArray, contract.CLOSED_LOOP.name,
@@ -152,10 +153,12 @@ class BeamformerNode(Node):
             markers.append(s)
         self.marker_pub.publish(MarkerArray(markers=markers))
 
-    def coverage(self) -> dict:
+    def coverage(self, final: bool = True) -> dict:
+        """Commands against measured frames; live (not final), the last second is still in flight."""
         with_cmd = {t for t, _, _ in self.frames if t in self.scored}
         warmup = min((pos for t, _, pos in self.frames if t in with_cmd), default=0)
-        after = [t for t, _, pos in self.frames if pos >= warmup]
+        settled = self.frames[-1][0] - (0 if final else 1_000_000_000) if self.frames else 0
+        after = [t for t, _, pos in self.frames if pos >= warmup and t <= settled]
         return {"frames_measured": len(self.frames), "warmup_frames_per_pass": warmup,
                 "frames_after_warmup": len(after), "commands_scored": len(with_cmd),
                 "frames_dropped": sum(t not in with_cmd for t in after),
@@ -163,7 +166,7 @@ class BeamformerNode(Node):
                 "commands_unmatched": len(self.command_stamps - {t for t, _, _ in self.frames})}
 
     def publish_live(self) -> None:
-        values = {**self.metrics.summary(), **self.coverage()}
+        values = {**self.metrics.summary(), **self.coverage(final=False)}
         text = {k: f"{v:.4g}" if isinstance(v, float) else str(v) for k, v in values.items()}
         status = DiagnosticStatus(name="closed_loop", message="live closed-loop metrics",
                                   values=[KeyValue(key=k, value=v) for k, v in text.items()])

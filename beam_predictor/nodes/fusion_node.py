@@ -12,6 +12,7 @@ with that frame's stamp.
 from __future__ import annotations
 
 import time
+from collections import deque
 
 import numpy as np
 from builtin_interfaces.msg import Duration
@@ -53,7 +54,8 @@ class FusionNode(LifecycleNode):
         self.cfg = declare_config(self, FusionNodeConfig)
         torch.set_num_threads(self.cfg.threads)
         self.predictor, self.subs, self.timers_ = None, [], []
-        self.stats = {"commands": 0, "frames": 0, "waiting_for_history": 0, "predict_ms": [], "sync_ms": []}
+        self.stats = {"commands": 0, "frames": 0, "waiting_for_history": 0,
+                      "predict_ms": deque(maxlen=1000), "sync_ms": deque(maxlen=1000)}
         if self.cfg.autostart:
             self.trigger_configure()
             self.trigger_activate()
@@ -158,8 +160,8 @@ class FusionNode(LifecycleNode):
                   f"{self._pct('sync_ms', 50)}/{self._pct('sync_ms', 99)}", flush=True)
 
     def _pct(self, key: str, q: float) -> str:
-        v = self.stats[key][-500:]
-        return f"{np.percentile(v, q):.2f}" if v else "nan"
+        v = self.stats[key]
+        return f"{np.percentile(list(v), q):.2f}" if v else "nan"
 
 
 def main(args=None) -> None:

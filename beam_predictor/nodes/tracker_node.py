@@ -50,8 +50,7 @@ class TrackerNode(Node):
             camera = CameraModel.from_twin_meta(self.cfg.camera_meta)
         else:
             self.get_logger().warning(f"camera_meta '{self.cfg.camera_meta}' not found: tracks are "
-                                      "published, "
-                                      "but the UE is never associated (no GPS-to-pixel model)")
+                                      "published, but the UE is never associated (no GPS-to-pixel model)")
         self.tracker = UETracker(self.cfg.weights, camera, conf=self.cfg.conf, imgsz=self.cfg.imgsz)
         self.get_logger().info(f"YOLO weights {self.cfg.weights}")
         self.fixes: deque = deque(maxlen=50)

@@ -64,4 +64,6 @@ class BeamformerConfig:
     report: str = _p("reports/closed_loop", "folder of the CSV + PNG report written at shutdown")
     twin_config: str = _p("config/twin_sample.yaml", "array and PA waveguide geometry of the scene")
     match_window: float = _p(5.0, "s of measured power kept to match late commands")
+    truth_reliable: bool = _p(True, "subscribe the measured power reliably (every replayed frame is scored); "
+                                    "false for a best-effort live power publisher")
     metrics_period: float = _p(1.0, "s between live metric publications")

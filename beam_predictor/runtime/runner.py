@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -50,12 +51,15 @@ def node_command(spec, params_file: Path, namespace: str = "") -> list[str]:
 
 
 class GraphRunner:
-    def __init__(self, specs, log_dir: str | Path, namespace: str = "", env: dict | None = None):
+    def __init__(self, specs, log_dir: str | Path, namespace: str = "", env: dict | None = None,
+                 echo=()):
         self.specs = [s for s in specs if not s.external]
         self.skipped = [s for s in specs if s.external]
         self.log_dir, self.namespace = Path(log_dir), namespace
         self.env = env or ros_env()
         self.procs: dict[str, subprocess.Popen] = {}
+        self.echo = set(echo)                  # nodes whose output is also shown on the console
+        self.threads: list[threading.Thread] = []
 
     def _log(self, name: str) -> Path:
         return self.log_dir / f"{name}.log"
@@ -65,11 +69,23 @@ class GraphRunner:
         params = self.log_dir / f"{spec.name}.params.yaml"
         params.write_text(yaml.safe_dump({"/**": {"ros__parameters": spec.parameters}}, sort_keys=False))
         log = self._log(spec.name).open("w")
-        proc = subprocess.Popen(node_command(spec, params, self.namespace), stdout=log,
-                                stderr=subprocess.STDOUT,
-                                env=self.env)
+        echo = spec.name in self.echo
+        proc = subprocess.Popen(node_command(spec, params, self.namespace),
+                                stdout=subprocess.PIPE if echo else log, stderr=subprocess.STDOUT,
+                                env=self.env, text=echo)
+        if echo:
+            t = threading.Thread(target=self._tee, args=(proc, log, spec.name), daemon=True)
+            t.start()
+            self.threads.append(t)
         self.procs[spec.name] = proc
         return proc
+
+    @staticmethod
+    def _tee(proc: subprocess.Popen, log, name: str) -> None:
+        for line in proc.stdout:
+            log.write(line)
+            log.flush()
+            print(f"[{name}] {line}", end="", flush=True)
 
     def wait_ready(self, names, timeout: float) -> None:
         """Block until every named node printed its ready line; raise naming the ones that did not."""
@@ -125,4 +141,6 @@ class GraphRunner:
             pass
         finally:
             self.stop()
+            for t in self.threads:
+                t.join(timeout=5.0)
         return {n: p.returncode for n, p in self.procs.items()}

@@ -113,3 +113,11 @@ def test_remappings_and_bad_keys_from_the_yaml(tmp_path):
     good.write_text(yaml.safe_dump(doc))
     with pytest.raises(ConfigError, match="tolerence"):
         build_graph({}, good)
+
+
+def test_cli_launch_takes_every_launch_argument():
+    from beam_predictor.cli import build_parser
+    args = build_parser().parse_args(["launch", "--bag", "b", "--use-sim-time", "true", "--namespace", "bs1"])
+    expected = {k: v[0] for k, v in LAUNCH_ARGUMENTS.items()}
+    expected.update(bag="b", use_sim_time="true", namespace="bs1")
+    assert {k: getattr(args, k) for k in LAUNCH_ARGUMENTS} == expected
