@@ -113,15 +113,15 @@ TOPICS_BY_NAME = {t.name: t for t in ALL_DATA_TOPICS}
 FRAME_INFO_STATUS_NAME = "deepsense_frame"
 
 # --- Live graph (produced by the beam_predictor nodes) ---
-FEATURE_DIM_HINT = "M = the encoders' feature size (config/sensing.yaml encoder.feature_dim)"
 
 
 def feature_topic(modality: str) -> "Topic":
     """Per-modality encoder features, stamped with the source frame's stamp."""
     return Topic(f"/bp/features/{modality}", "sensor_msgs/msg/Image", FRAME_BASE_STATION, SENSOR_QOS,
                  "Encoder features as a 1 x M image, encoding '32FC1' (float32), header copied from the "
-                 f"sensor message ({FEATURE_DIM_HINT}). The missing flag: width 0 and empty data when the "
-                 "input was unusable (the reason is in the encoder's /diagnostics).")
+                 "sensor message (M = the encoders' feature size, config/sensing.yaml). The missing flag: "
+                 "width 0 and empty data when the input was unusable (the reason is in the encoder's "
+                 "/diagnostics).")
 
 
 TRACKS = Topic(

@@ -8,7 +8,6 @@ future frames).  Windows never cross a pass, so train/val/test passes never mix.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -186,8 +185,3 @@ def make_windows(table: FrameTable, task: TaskConfig, modalities, passes) -> Win
     if not rows["beam"]:
         raise ValueError(f"no window of H={h}, T={t} fits in passes {list(passes)[:5]}...")
     return Windows(**{k: np.stack(v) if k not in ("seq", "frame") else np.array(v) for k, v in rows.items()})
-
-
-def table_digest(table: FrameTable) -> str:
-    blob = json.dumps(table.encoder_versions, sort_keys=True) + str(len(table))
-    return hashlib.sha256(blob.encode()).hexdigest()[:12]

@@ -29,7 +29,7 @@ class _LaunchConfiguration:
         return context[self.name]
 
 
-def _fake_launch_modules(monkeypatch):
+def _recording_launch_modules(monkeypatch):
     launch = types.ModuleType("launch")
     launch.LaunchDescription = lambda entities: entities
     actions = types.ModuleType("launch.actions")
@@ -48,7 +48,7 @@ def _fake_launch_modules(monkeypatch):
 
 
 def _launch_file_nodes(monkeypatch, args):
-    _fake_launch_modules(monkeypatch)
+    _recording_launch_modules(monkeypatch)
     from beam_predictor.config import PACKAGE_ROOT
     path = PACKAGE_ROOT.parent / "launch" / "v2i.launch.py"
     spec = importlib.util.spec_from_file_location("v2i_launch", path)
