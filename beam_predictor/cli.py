@@ -115,15 +115,11 @@ def _cmd_pretrain(args) -> int:
 
 
 def _cmd_features(args) -> int:
-    from beam_predictor.sensing.dataset import prepare
-    from beam_predictor.sensing.features import encode, load_encoder
+    from beam_predictor.sensing.features import encode, prepare_for_encoders
     ckpts = {p.stem.split("_", 1)[1]: p for p in sorted(Path(args.encoders).glob("encoder_*.pt"))}
     if not ckpts:
         raise ConfigError(f"{args.encoders}: no encoder_<modality>.pt checkpoint")
-    from beam_predictor.sensing.preprocess import GpsScaler
-    _, sensing, _ = load_encoder(next(iter(ckpts.values())))
-    scaler = GpsScaler.from_dict(load_encoder(ckpts["gps"])[2]["gps_scaler"]) if "gps" in ckpts else None
-    data = prepare(args.data, sensing, tuple(ckpts), cache_dir=args.cache, gps_scaler=scaler)
+    data = prepare_for_encoders(args.data, ckpts, cache_dir=args.cache)
     for modality, ckpt in ckpts.items():
         feats = encode(data, modality, ckpt, args.data, cache_dir=args.cache)
         print(f"{modality:<6} features {feats.features.shape} missing {int(feats.missing.sum())} "

@@ -17,9 +17,8 @@ from tqdm import tqdm
 
 from beam_predictor.deepsense.reader import ReaderConfig, ScenarioReader
 from beam_predictor.model.config import TaskConfig
-from beam_predictor.sensing.dataset import prepare, scenario_key
-from beam_predictor.sensing.features import encode, load_encoder
-from beam_predictor.sensing.preprocess import GpsScaler
+from beam_predictor.sensing.dataset import scenario_key
+from beam_predictor.sensing.features import encode, prepare_for_encoders
 
 BOX_CHANNELS = 5      # u_min, v_min, u_max, v_max (over image size), visible
 
@@ -42,18 +41,20 @@ class FrameTable:
         return len(self.index)
 
 
-def _labels(scenario: Path, cache_dir: Path | None, progress: bool) -> dict[str, np.ndarray]:
+def _twin_meta(scenario: Path) -> dict:
+    """The twin's twin_meta.json (camera, PA codebook), or {} for scenarios without one."""
+    path = scenario / "twin_meta.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _labels(scenario: Path, meta: dict, cache_dir: Path | None, progress: bool) -> dict[str, np.ndarray]:
     """Power, box and PASS gains of every frame (cached, keyed by the CSV's content)."""
     cache = None if cache_dir is None else cache_dir / f"labels-{scenario_key(scenario)}.npz"
     if cache is not None and cache.is_file():
         z = np.load(cache)
         return {k: z[k] for k in z.files}
-    meta_path = scenario / "twin_meta.json"
-    size = None
-    if meta_path.is_file():
-        cam = json.loads(meta_path.read_text())["camera"]
-        cam = json.loads(cam.replace("'", '"')) if isinstance(cam, str) else cam
-        size = (float(cam["width"]), float(cam["height"]))
+    cam = meta.get("camera")
+    size = None if cam is None else (float(cam["width"]), float(cam["height"]))
     reader = ScenarioReader(scenario, ReaderConfig(modalities=("power",)))
     rows: dict[str, list] = {k: [] for k in ("index", "seq", "split", "beam", "power", "box", "pa")}
     last_box = np.zeros(4, np.float32)
@@ -100,29 +101,21 @@ def load_frame_table(scenario: str | Path, encoders: str | Path, modalities,
                                     f"(build it with `make pretrain`)")
     prepared = {}
 
-    def prepared_set():
+    def prepared_set():                # only on a feature-cache miss, and then once
         if "set" not in prepared:
-            _, sensing, _ = load_encoder(next(iter(ckpts.values())))
-            scaler = None
-            if "gps" in ckpts:       # GPS is scaled as the GPS encoder was trained, whatever the scenario
-                scaler = GpsScaler.from_dict(load_encoder(ckpts["gps"])[2]["gps_scaler"])
-            prepared["set"] = prepare(scenario, sensing, tuple(ckpts), cache_dir=cache, progress=progress,
-                                      gps_scaler=scaler)
+            prepared["set"] = prepare_for_encoders(scenario, ckpts, cache_dir=cache, progress=progress)
         return prepared["set"]
 
     feats = {m: encode(prepared_set, m, p, scenario, cache_dir=cache, progress=progress)
              for m, p in ckpts.items()}
-    labels = _labels(scenario, cache, progress)
+    meta = _twin_meta(scenario)
+    labels = _labels(scenario, meta, cache, progress)
     for m, f in feats.items():
         if not np.array_equal(f.index, labels["index"]):
             raise ValueError(f"{scenario}: cached {m} features do not match the CSV's frames; "
                              f"delete {cache} and re-run")
-    codebook = None
-    meta_path = scenario / "twin_meta.json"
-    if meta_path.is_file():
-        raw = json.loads(meta_path.read_text()).get("pass_codebook_m")
-        if raw is not None:
-            codebook = np.asarray(json.loads(raw) if isinstance(raw, str) else raw, dtype=np.float64)
+    book = meta.get("pass_codebook_m")
+    codebook = None if book is None else np.asarray(book, dtype=np.float64)
     return FrameTable(index=labels["index"], seq=labels["seq"], split=labels["split"], beam=labels["beam"],
                       power=labels["power"], features={m: f.features for m, f in feats.items()},
                       missing={m: f.missing for m, f in feats.items()}, box=labels["box"],

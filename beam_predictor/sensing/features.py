@@ -44,6 +44,20 @@ def load_encoder(path: str | Path):
     return model.encoder.eval(), cfg, ckpt
 
 
+def prepare_for_encoders(scenario: str | Path, checkpoints: dict[str, Path],
+                         cache_dir: str | Path | None = None, progress: bool = True) -> PreparedSet:
+    """Preprocess ``scenario`` as these encoders expect: their preprocessing config, and GPS
+    scaled as the GPS encoder was trained (whatever scenario it is)."""
+    from beam_predictor.sensing.dataset import prepare
+    from beam_predictor.sensing.preprocess import GpsScaler
+    _, sensing, _ = load_encoder(next(iter(checkpoints.values())))
+    scaler = None
+    if "gps" in checkpoints:
+        scaler = GpsScaler.from_dict(load_encoder(checkpoints["gps"])[2]["gps_scaler"])
+    return prepare(scenario, sensing, tuple(checkpoints), cache_dir=cache_dir, progress=progress,
+                   gps_scaler=scaler)
+
+
 def encode(data: PreparedSet | Callable[[], PreparedSet], modality: str, checkpoint: str | Path,
            scenario: str | Path,
            cache_dir: str | Path | None = None, batch: int = 128, progress: bool = True) -> ModalityFeatures:
