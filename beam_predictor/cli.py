@@ -167,55 +167,107 @@ def _cmd_detector(args) -> int:
     return 0
 
 
+def _frame_table(args, cfg):
+    """The scenario's frame table for ``cfg``: encoder features, the live tracker's boxes, fixes, labels."""
+    from beam_predictor.model.data import load_frame_table
+    from beam_predictor.runtime.config import tracker_settings
+    tracker = tracker_settings(args.graph) if cfg.inputs.box else None
+    return load_frame_table(args.data, args.encoders, cfg.fusion.modalities, tracker, cache_dir=args.cache)
+
+
+def _print_results(results) -> None:
+    print(f"{'':<24}{'Top-1':>7}{'Top-3':>7}{'Top-5':>7}{'loss dB':>9}{'LoS-in':>8}{'LoS-out':>8}{'NLoS':>7}")
+    for r in results:
+        m = r.metrics
+        cats = "".join(f"{100 * m[k]:>7.1f}%" if k in m else f"{'–':>8}"
+                       for k in ("los_in_top1", "los_out_top1", "nlos_top1"))
+        print(f"{r.model + ' ' + (r.task if r.task != 'standard' else ''):<24}{100 * m['top1']:>6.1f}%"
+              f"{100 * m['top3']:>6.1f}%{100 * m['top5']:>6.1f}%{m['power_loss_mean_db']:>9.2f}{cats}")
+
+
 def _cmd_train(args) -> int:
     from beam_predictor.model import checkpoint
     from beam_predictor.model.config import ModelConfig, with_overrides
-    from beam_predictor.model.data import load_frame_table
-    from beam_predictor.model.pipeline import train_and_evaluate
+    from beam_predictor.model.pipeline import evaluate_anchors, train_and_evaluate
     from beam_predictor.model.report import write_report
     cfg = load_config(ModelConfig, args.config or config_path("model.yaml"))
     over = {"train": {k: v for k, v in (("epochs", args.epochs), ("seed", args.seed),
                                         ("data_ratio", args.data_ratio)) if v is not None}}
     cfg = with_overrides(cfg, over, "command line")
-    table = load_frame_table(args.data, args.encoders, cfg.fusion.modalities, cache_dir=args.cache)
+    table = _frame_table(args, cfg)
     run = train_and_evaluate(cfg, table)
+    anchors = evaluate_anchors(table, cfg)
     meta = checkpoint.CheckpointMeta(pa_codebook=table.pa_codebook, encoder_versions=table.encoder_versions,
-                                     metrics=run.result.metrics, fixed_codeword=run.fixed_codeword)
+                                     metrics=run.result.metrics, fixed_codeword=run.fixed_codeword,
+                                     site=table.site, box_version=table.box_version)
     path = checkpoint.save(args.out, run.model, meta, dtype=args.dtype)
-    write_report(args.report, [run.result])
+    write_report(args.report, [run.result] + anchors)
     m = run.result.metrics
     print(f"{run.model.backbone.source}; trainable {m['trainable_params']:,} of "
-          f"{m['total_params']:,} parameters")
-    print(f"test windows {m['windows']}: Top-1 {100 * m['top1']:.1f} %  Top-3 {100 * m['top3']:.1f} %  "
-          f"Top-5 {100 * m['top5']:.1f} %  power loss {m['power_loss_mean_db']:.2f} dB mean; "
-          f"trained in {m['train_seconds']:.0f} s")
+          f"{m['total_params']:,} parameters; trained in {m['train_seconds']:.0f} s "
+          f"(kept epoch {m['kept_epoch']})")
+    print(f"test windows {m['windows']}, future offsets 1..{cfg.task.horizon}:")
+    _print_results([run.result] + anchors)
     print(f"checkpoint: {path} ({path.stat().st_size / 1e6:.1f} MB); report: {args.report}")
     return 0
 
 
 def _cmd_evaluate(args) -> int:
     from beam_predictor.model import checkpoint
-    from beam_predictor.model.data import load_frame_table, make_windows, select_passes
-    from beam_predictor.model.pipeline import drop_modalities
+    from beam_predictor.model.data import make_windows, select_passes
+    from beam_predictor.model.pipeline import inputs_of, silence
     from beam_predictor.model.report import RunResult, evaluate, write_report
     model, meta = checkpoint.load(args.checkpoint)
     cfg = model.cfg
     print(f"loaded {args.checkpoint}: {meta.backbone_source}")
-    table = load_frame_table(args.data, args.encoders, cfg.fusion.modalities, cache_dir=args.cache)
+    table = _frame_table(args, cfg)
     stale = {m: v for m, v in table.encoder_versions.items() if meta.encoder_versions.get(m, v) != v}
     if stale:
         print(f"warning: encoders differ from the ones the checkpoint was trained on: {sorted(stale)}")
-    w = make_windows(table, cfg.task, cfg.fusion.modalities, select_passes(table, args.split))
+    if meta.site is not None and meta.site != table.site:
+        print(f"warning: the checkpoint was trained at another site ({meta.site}); {args.data} is at "
+              f"{table.site}")
+    w = make_windows(table, cfg, select_passes(table, args.split))
+    if args.closed_loop:
+        return _compare_online(model, w, Path(args.closed_loop))
     results = []
-    for drop in [()] + ([(m,) for m in cfg.fusion.modalities] if args.each_missing else []):
-        silenced = drop_modalities(w, cfg.fusion.modalities, drop)
+    for drop in [()] + ([(m,) for m in inputs_of(cfg)] if args.each_missing else []):
+        silenced = silence(w, cfg.fusion.modalities, drop)
         metrics, per_step = evaluate(model, silenced, meta.fixed_codeword)
         label = "all present" if not drop else f"without {drop[0]}"
         results.append(RunResult(cfg.name, label, metrics, per_step))
-        print(f"{label:<16} Top-1 {100 * metrics['top1']:5.1f} %  Top-3 {100 * metrics['top3']:5.1f} %  "
+        print(f"{label:<20} Top-1 {100 * metrics['top1']:5.1f} %  Top-3 {100 * metrics['top3']:5.1f} %  "
               f"Top-5 {100 * metrics['top5']:5.1f} %  power loss {metrics['power_loss_mean_db']:.2f} dB")
     write_report(args.report, results)
     print(f"report: {args.report}")
+    return 0
+
+
+def _compare_online(model, w, report: Path) -> int:
+    """Offline Top-1 of the applied beam (offset 0) on the frames the live graph commanded."""
+    import csv
+
+    import numpy as np
+
+    from beam_predictor.model.metrics import topk_hits
+    from beam_predictor.model.train import predict
+    frames = report / "frames.csv"
+    if not frames.is_file():
+        raise FileNotFoundError(f"{frames}: no closed-loop report (run `beam-predictor launch` first)")
+    with frames.open() as fh:
+        online = {int(r["stamp_ns"]): r for r in csv.DictReader(fh)}
+    rows = np.array([s in online for s in w.stamp])
+    if not rows.any():
+        raise ValueError(f"{frames}: none of its stamps is a window of this scenario")
+    scores = predict(model, w.subset(rows))["beam"][:, 0]
+    offline = topk_hits(scores, w.beam[rows, 0], 1)
+    live = np.array([online[s]["hit"] == "True" for s in w.stamp[rows]])
+    differ = int((scores.argmax(-1) != np.array([int(online[s]["applied"]) for s in w.stamp[rows]])).sum())
+    print(f"on the {int(rows.sum())} frames the live graph commanded (of {len(online)}; offset 0, "
+          "the applied beam):")
+    print(f"  offline Top-1 {100 * offline.mean():.1f} % (beam-predictor evaluate, same checkpoint)")
+    print(f"  online  Top-1 {100 * live.mean():.1f} % (closed loop, {report})")
+    print(f"  the applied beam differs from the offline top-1 on {differ} of them")
     return 0
 
 
@@ -316,6 +368,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int)
     p.add_argument("--data-ratio", type=float, help="fraction of training passes (few-shot)")
     p.add_argument("--out", default="checkpoints/model/m2beamllm.pt", help="checkpoint to write")
+    p.add_argument("--graph", help="graph YAML whose yolo_tracker settings make the box series "
+                                   "(default: the shipped config/v2i.yaml)")
     p.add_argument("--dtype", default="float32", choices=("float32", "float16"), help="stored weight type")
     p.add_argument("--report", default="reports/train", help="CSV + PNG report folder")
     p.add_argument("--cache", default="build/cache", help="feature cache folder")
@@ -326,7 +380,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help="scenario folder")
     p.add_argument("--encoders", default="models/encoders", help="folder of encoder_<modality>.pt")
     p.add_argument("--split", default="test", help="train, val, test or all")
-    p.add_argument("--each-missing", action="store_true", help="also evaluate with each modality silenced")
+    p.add_argument("--each-missing", action="store_true", help="also evaluate with each input silenced")
+    p.add_argument("--closed-loop", help="a closed-loop report folder of `beam-predictor launch`: compare "
+                                         "its online Top-1 with this checkpoint's offline Top-1 on the same "
+                                         "frames")
+    p.add_argument("--graph", help="graph YAML whose yolo_tracker settings make the box series "
+                                   "(default: the shipped config/v2i.yaml)")
     p.add_argument("--report", default="reports/evaluate", help="CSV + PNG report folder")
     p.add_argument("--cache", default="build/cache", help="feature cache folder")
     p.set_defaults(func=_cmd_evaluate)

@@ -12,14 +12,11 @@ power as ``sensor_msgs/LaserScan``, per-frame DeepSense metadata as
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-# --- Array and codebook (DeepSense 6G unit 1: 16-element ULA, 64 beams over 90 deg) ---
-NUM_BEAMS = 64
-NUM_ANTENNAS = 16
-CARRIER_HZ = 60e9
-CODEBOOK_FOV_DEG = 90.0
+# --- Array and codebook (DeepSense 6G unit 1); the physics lives in beam_predictor.physics ---
+from beam_predictor.physics.array import (CARRIER_HZ, CODEBOOK_FOV_DEG, NUM_ANTENNAS,  # noqa: F401
+                                          NUM_BEAMS, codebook_angles_rad)
 
 # --- Radar cube (DeepSense: complex64, RX x fast-time samples x chirps) ---
 RADAR_NUM_RX = 4
@@ -29,13 +26,6 @@ RADAR_ENCODING = "32FC2"           # real, imaginary interleaved = numpy complex
 
 # --- Nominal sampling ---
 FRAME_RATE_HZ = 10.0
-
-
-def codebook_angles_rad(num_beams: int = NUM_BEAMS, fov_deg: float = CODEBOOK_FOV_DEG) -> list[float]:
-    """Steering angle of each beam (0-based index), evenly spread over the field of view."""
-    half = math.radians(fov_deg) / 2.0
-    step = 2.0 * half / (num_beams - 1)
-    return [-half + i * step for i in range(num_beams)]
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,14 @@
 """Train and evaluate a suite of predictors (config/bench/*.yaml) and print one table.
 
 Every run is config/model.yaml plus the model's and the task's overrides, trained on the
-same cached features and passes and evaluated on the test passes.  Writes
-``<report>/summary.csv`` and the plots (beam_predictor.model.report), ``latency.csv``
-(batch-1 forward, history features cached) and ``degradation.csv`` when the suite asks.
+same cached features, tracker boxes and passes, once per seed of the suite, and evaluated
+on the test passes.  The anchors (persistence, linear extrapolation, GPS geometry,
+calibrated angle) are scored on each task's same test windows.  With
+``without_kinematics: [task, ...]`` every model is also run without the kinematic input
+and prior in those tasks, so the table shows what each gains from it.  Writes
+``<report>/summary.csv`` (every run), ``summary_mean.csv`` (mean and std over seeds), the
+plots (beam_predictor.model.report), ``latency.csv`` (batch-1 forward, history features
+cached) and ``degradation.csv`` when the suite asks.
 
     python scripts/bench_model.py --suite config/bench/models.yaml --data data/twin_benchmark
 """
@@ -22,9 +27,12 @@ from beam_predictor.config import config_path, load_config
 from beam_predictor.model import checkpoint
 from beam_predictor.model.config import MODALITIES, ModelConfig, with_overrides
 from beam_predictor.model.data import load_frame_table
-from beam_predictor.model.pipeline import drop_modalities, train_and_evaluate
-from beam_predictor.model.report import RunResult, evaluate, write_report
+from beam_predictor.model.pipeline import evaluate_anchors, inputs_of, silence, train_and_evaluate
+from beam_predictor.model.report import aggregate, evaluate, write_report
 from beam_predictor.model.train import to_tensors
+from beam_predictor.runtime.config import tracker_settings
+
+NO_KINEMATICS = {"inputs": {"kinematics": False, "prior": False}}
 
 
 def batch1_latency_ms(model, windows, runs: int = 200, warmup: int = 20) -> tuple[float, float]:
@@ -35,7 +43,7 @@ def batch1_latency_ms(model, windows, runs: int = 200, warmup: int = 20) -> tupl
     with torch.inference_mode():
         for i in range(warmup + runs):
             start = time.perf_counter()
-            model(t["feats"], t["missing"], t["pad"], t["box"])
+            model(t)
             if i >= warmup:
                 times.append(1e3 * (time.perf_counter() - start))
     return float(np.percentile(times, 50)), float(np.percentile(times, 99))
@@ -50,38 +58,53 @@ def main() -> None:
     ap.add_argument("--report", required=True)
     ap.add_argument("--cache", default="build/cache")
     ap.add_argument("--checkpoints", default="checkpoints/bench", help="every run's checkpoint goes here")
+    ap.add_argument("--graph", help="graph YAML whose yolo_tracker settings make the box series")
+    ap.add_argument("--seeds", type=int, nargs="+", help="override the suite's seeds")
     args = ap.parse_args()
     suite = yaml.safe_load(Path(args.suite).read_text())
+    seeds = args.seeds or suite.get("seeds", [0])
     base = load_config(ModelConfig, args.config)
-    table = load_frame_table(args.data, args.encoders, MODALITIES, cache_dir=args.cache)
-    torch.set_num_threads(torch.get_num_threads())
+    table = load_frame_table(args.data, args.encoders, MODALITIES, tracker_settings(args.graph),
+                             cache_dir=args.cache)
     results, latency, degradation = [], [], []
     wall = time.perf_counter()
+    first_task = next(iter(suite["tasks"]))
     for task, task_over in suite["tasks"].items():
-        for name, model_over in suite["models"].items():
-            cfg = with_overrides(with_overrides(base, model_over or {}, f"{args.suite}:{name}"),
-                                 task_over or {}, f"{args.suite}:{task}")
-            run = train_and_evaluate(cfg, table, task=task, name=name)
-            results.append(run.result)
-            checkpoint.save(Path(args.checkpoints) / f"{name}-{task}.pt", run.model,
-                            checkpoint.CheckpointMeta(pa_codebook=table.pa_codebook,
-                                                      encoder_versions=table.encoder_versions,
-                                                      metrics=run.result.metrics,
-                                                      fixed_codeword=run.fixed_codeword))
-            first_task = task == next(iter(suite["tasks"]))
-            if suite.get("latency") and first_task:
-                p50, p99 = batch1_latency_ms(run.model, run.windows["test"])
-                latency.append({"model": name, "p50_ms": p50, "p99_ms": p99,
-                                "trainable_params": run.result.metrics["trainable_params"],
-                                "total_params": run.result.metrics["total_params"]})
-            if suite.get("degradation") == name and first_task:
-                mods = cfg.fusion.modalities
-                for drop in [()] + [(m,) for m in mods]:
-                    silenced = drop_modalities(run.windows["test"], mods, drop)
-                    m, _ = evaluate(run.model, silenced, run.fixed_codeword)
-                    degradation.append({"missing": drop[0] if drop else "none", "top1": m["top1"],
-                                        "top3": m["top3"], "top5": m["top5"],
-                                        "power_loss_mean_db": m["power_loss_mean_db"]})
+        if suite.get("anchors", True):
+            task_cfg = with_overrides(base, task_over or {}, f"{args.suite}:{task}")
+            results += evaluate_anchors(table, task_cfg, task)
+        runs = [(name, over or {}) for name, over in suite["models"].items()]
+        if task in suite.get("without_kinematics", []):
+            runs += [(f"{name} (no kinematics)", {**(over or {}), **NO_KINEMATICS})
+                     for name, over in suite["models"].items()]
+        for name, model_over in runs:
+            for seed in seeds:
+                cfg = with_overrides(with_overrides(base, model_over, f"{args.suite}:{name}"),
+                                     {**(task_over or {}), "train": {**(task_over or {}).get("train", {}),
+                                                                     "seed": seed}}, f"{args.suite}:{task}")
+                run = train_and_evaluate(cfg, table, task=task, name=name)
+                results.append(run.result)
+                checkpoint.save(Path(args.checkpoints) / f"{name}-{task}-seed{seed}.pt".replace(" ", "_"),
+                                run.model,
+                                checkpoint.CheckpointMeta(pa_codebook=table.pa_codebook,
+                                                          encoder_versions=table.encoder_versions,
+                                                          metrics=run.result.metrics,
+                                                          fixed_codeword=run.fixed_codeword, site=table.site,
+                                                          box_version=table.box_version))
+                if seed != seeds[0] or task != first_task:
+                    continue
+                if suite.get("latency"):
+                    p50, p99 = batch1_latency_ms(run.model, run.windows["test"])
+                    latency.append({"model": name, "p50_ms": p50, "p99_ms": p99,
+                                    "trainable_params": run.result.metrics["trainable_params"],
+                                    "total_params": run.result.metrics["total_params"]})
+                if suite.get("degradation") == name:
+                    for drop in [()] + [(m,) for m in inputs_of(cfg)]:
+                        silenced = silence(run.windows["test"], cfg.fusion.modalities, drop)
+                        m, _ = evaluate(run.model, silenced, run.fixed_codeword)
+                        degradation.append({"missing": drop[0] if drop else "none", "top1": m["top1"],
+                                            "top3": m["top3"], "top5": m["top5"],
+                                            "power_loss_mean_db": m["power_loss_mean_db"]})
     out = write_report(args.report, results)
     for fname, rows in (("latency.csv", latency), ("degradation.csv", degradation)):
         if rows:
@@ -89,22 +112,34 @@ def main() -> None:
                 w = csv.DictWriter(fh, fieldnames=list(rows[0]))
                 w.writeheader()
                 w.writerows(rows)
-    _print(results, latency, degradation, time.perf_counter() - wall, out)
+    _print(aggregate(results), latency, degradation, time.perf_counter() - wall, out)
 
 
-def _print(results: list[RunResult], latency, degradation, wall: float, out: Path) -> None:
-    print("\n| model | task | Top-1 | Top-3 | Top-5 | DBA K=1 Δ=2 | DBA K=3 Δ=2 | "
-          "power loss mean / p95 (dB) | "
-          "PA Top-1 | PA loss vs oracle (dB) | trainable params | train s |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for r in results:
-        m = r.metrics
-        pa = (f"{100 * m['pa_top1']:.1f} % | {m['pa_loss_pred_db']:.1f} (fixed {m['pa_loss_fixed_db']:.1f})"
-              if "pa_top1" in m else "– | –")
-        print(f"| {r.model} | {r.task} | {100 * m['top1']:.1f} % | {100 * m['top3']:.1f} % | "
-              f"{100 * m['top5']:.1f} % | "
-              f"{m['dba_k1_d2']:.3f} | {m['dba_k3_d2']:.3f} | {m['power_loss_mean_db']:.2f} / "
-              f"{m['power_loss_p95_db']:.1f} | {pa} | {m['trainable_params']:,} | {m['train_seconds']:.0f} |")
+def _pct(g: dict, key: str) -> str:
+    """'mean ± std %' over seeds (just the mean for a single run)."""
+    if key not in g:
+        return "–"
+    spread = f" ± {100 * g[key + '_std']:.1f}" if g["seeds"] > 1 else ""
+    return f"{100 * g[key]:.1f}{spread} %"
+
+
+def _print(groups: list[dict], latency, degradation, wall: float, out: Path) -> None:
+    print("\n| model | task | seeds | Top-1 | Top-3 | Top-5 | DBA K=3 Δ=1 | power loss mean (dB) | "
+          "Top-1 LoS in FOV | LoS outside FOV | NLoS | PA Top-1 | PA loss vs oracle (dB) | "
+          "trainable params | train s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for g in groups:
+        pa = (f"{100 * g['pa_top1']:.1f} % | {g['pa_loss_pred_db']:.1f} (fixed {g['pa_loss_fixed_db']:.1f})"
+              if "pa_top1" in g else "– | –")
+        params = f"{int(g['trainable_params']):,}" if "trainable_params" in g else "–"
+        train_s = f"{g['train_seconds']:.0f}" if "train_seconds" in g else "–"
+        loss = g["power_loss_mean_db"]
+        spread = f" ± {g['power_loss_mean_db_std']:.2f}" if g["seeds"] > 1 else ""
+        print(f"| {g['model']} | {g['task']} | {g['seeds']} | {_pct(g, 'top1')} | {_pct(g, 'top3')} | "
+              f"{_pct(g, 'top5')} | {g['dba_k3_d1']:.3f} | {loss:.2f}{spread} | {_pct(g, 'los_in_top1')} | "
+              f"{_pct(g, 'los_out_top1')} | {_pct(g, 'nlos_top1')} | {pa} | {params} | {train_s} |")
+    counts = {k: int(groups[0].get(f"{k}_targets", 0)) for k in ("los_in", "los_out", "nlos")}
+    print(f"\ntarget frames (future offsets) per category in the first task: {counts}")
     if latency:
         print("\n| model | batch-1 p50 (ms) | p99 (ms) | trainable / total params |")
         print("|---|---|---|---|")
@@ -117,7 +152,7 @@ def _print(results: list[RunResult], latency, degradation, wall: float, out: Pat
         for row in degradation:
             print(f"| {row['missing']} | {100 * row['top1']:.1f} % | {100 * row['top3']:.1f} % | "
                   f"{100 * row['top5']:.1f} % | {row['power_loss_mean_db']:.2f} |")
-    print(f"\n{len(results)} runs in {wall / 60:.1f} min; report: {out}")
+    print(f"\n{len(groups)} rows in {wall / 60:.1f} min; report: {out}")
 
 
 if __name__ == "__main__":

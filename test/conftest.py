@@ -55,3 +55,23 @@ def make_scenario(tmp_path_factory):
         return copy
 
     return make
+
+
+@pytest.fixture(scope="session")
+def sample_windows(tmp_path_factory):
+    """The sample scenario's frame table and windows, built offline (features, tracker boxes) into a
+    private cache.  Needs the sample (`make test` builds it)."""
+    import dataclasses
+
+    from beam_predictor.model.data import load_frame_table, make_windows, select_passes
+    from beam_predictor.runtime.config import tracker_settings
+    from model_helpers import SAMPLE, model_config_for_tests
+    if not (SAMPLE / "scenario.csv").is_file():
+        pytest.fail(f"{SAMPLE} is missing: `make test` builds it (or `make demo`)")
+    cfg = model_config_for_tests()
+    tracker = tracker_settings()
+    tracker = dataclasses.replace(tracker, weights=str(REPO / tracker.weights))
+    cache = tmp_path_factory.mktemp("sample_cache")
+    table = load_frame_table(SAMPLE, REPO / "models" / "encoders", cfg.fusion.modalities, tracker,
+                             cache_dir=cache, progress=False)
+    return table, cfg, make_windows(table, cfg, select_passes(table, "all")), tracker

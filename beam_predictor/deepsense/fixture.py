@@ -20,7 +20,7 @@ from tqdm import tqdm
 from beam_predictor import contract
 from beam_predictor.deepsense.frame import Frame, best_beam
 from beam_predictor.deepsense.writer import ScenarioWriter
-from beam_predictor.geo import enu_to_latlon
+from beam_predictor.physics.geo import enu_to_latlon
 
 
 @dataclass(frozen=True)

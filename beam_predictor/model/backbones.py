@@ -1,7 +1,9 @@
 """Temporal backbones: the LLMs of M2BeamLLM and the classical baselines, behind one interface.
 
 Every backbone maps a token sequence ``x`` (B, L, d_in) with a padding mask (B, L) to hidden
-states (B, L_out, hidden_size).  The LLMs follow paper 000, Sec. III-E: the tokens are
+states (B, L_out, hidden_size).  The first ``time_len`` tokens are the observed time steps
+(oldest first); the kinematic and box tokens follow them.  The LLMs follow paper 000,
+Sec. III-E: the tokens are
 normalised (zero mean, unit variance per token) and linearly projected to d_model, one
 token per time step, then run through the transformer with ``inputs_embeds``.
 
@@ -15,15 +17,16 @@ token per time step, then run through the transformer with ``inputs_embeds``.
 * SFT: every LLM weight is frozen except the last ``unfreeze_last`` blocks (and GPT-2's
   final layer norm; BERT is post-norm and has none).
 * ``gru`` / ``lstm``: stacked recurrent nets.
-* ``nlinear``: NLinear (subtract the last step, one linear map over time, add it back).
+* ``nlinear``: NLinear (subtract the last observed time step, one linear map over the
+  tokens, add it back).
 * ``informer``: an Informer-style encoder with ProbSparse self-attention (the top
   u = c * ceil(ln L) queries by the max-minus-mean sparsity measure attend; the rest take the
   mean of V) and self-attention distilling (conv + ELU + max-pool halving L between layers).
   Simplified: encoder only (Informer's generative decoder is replaced by the
   flatten-and-project head every backbone here shares), and the query sparsity is
   measured on one random key sample per forward pass.  With c = 5, u = 5 * ceil(ln L):
-  the default window (8 fused + 16 box tokens) keeps 20 of 24 queries active in the first
-  layer; for L <= 20, u >= L and every query attends.
+  the default window (8 fused + 6 kinematic + 16 box tokens) keeps 20 of 30 queries active
+  in the first layer; for L <= 20, u >= L and every query attends.
 """
 from __future__ import annotations
 
@@ -64,7 +67,7 @@ class TokenProjection(nn.Module):
 
 
 class LLMBackbone(nn.Module):
-    def __init__(self, cfg: BackboneConfig, d_in: int, seq_len: int):
+    def __init__(self, cfg: BackboneConfig, d_in: int, seq_len: int, time_len: int):
         super().__init__()
         from transformers import AutoModel, GPT2Config, GPT2Model
         if cfg.kind == "gpt2":
@@ -125,7 +128,7 @@ class LLMBackbone(nn.Module):
 
 
 class RecurrentBackbone(nn.Module):
-    def __init__(self, cfg: BackboneConfig, d_in: int, seq_len: int):
+    def __init__(self, cfg: BackboneConfig, d_in: int, seq_len: int, time_len: int):
         super().__init__()
         rnn = nn.GRU if cfg.kind == "gru" else nn.LSTM
         self.norm = nn.LayerNorm(d_in, elementwise_affine=False)
@@ -138,13 +141,14 @@ class RecurrentBackbone(nn.Module):
 
 
 class NLinearBackbone(nn.Module):
-    def __init__(self, cfg: BackboneConfig, d_in: int, seq_len: int):
+    def __init__(self, cfg: BackboneConfig, d_in: int, seq_len: int, time_len: int):
         super().__init__()
         self.time = nn.Linear(seq_len, seq_len)
+        self.last = time_len - 1             # the newest observed step (box/kinematic tokens follow it)
         self.hidden_size, self.out_len, self.source = d_in, seq_len, "NLinear"
 
     def forward(self, x: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
-        last = x[:, -1:, :]
+        last = x[:, self.last:self.last + 1, :]
         return self.time((x - last).transpose(1, 2)).transpose(1, 2) + last
 
 
@@ -209,7 +213,7 @@ class Distil(nn.Module):
 
 
 class InformerBackbone(nn.Module):
-    def __init__(self, cfg: BackboneConfig, d_in: int, seq_len: int):
+    def __init__(self, cfg: BackboneConfig, d_in: int, seq_len: int, time_len: int):
         super().__init__()
         self.input = TokenProjection(d_in, cfg.hidden)
         self.position = nn.Parameter(torch.zeros(seq_len, cfg.hidden))
@@ -230,13 +234,13 @@ class InformerBackbone(nn.Module):
         return x
 
 
-def build_backbone(cfg: BackboneConfig, d_in: int, seq_len: int) -> nn.Module:
-    if cfg.kind in ("gpt2", "minilm"):
-        return LLMBackbone(cfg, d_in, seq_len)
-    if cfg.kind in ("gru", "lstm"):
-        return RecurrentBackbone(cfg, d_in, seq_len)
-    if cfg.kind == "nlinear":
-        return NLinearBackbone(cfg, d_in, seq_len)
-    if cfg.kind == "informer":
-        return InformerBackbone(cfg, d_in, seq_len)
+BACKBONE_CLASSES = {"gpt2": LLMBackbone, "minilm": LLMBackbone, "gru": RecurrentBackbone,
+                    "lstm": RecurrentBackbone, "nlinear": NLinearBackbone, "informer": InformerBackbone}
+
+
+def build_backbone(cfg: BackboneConfig, d_in: int, seq_len: int, time_len: int) -> nn.Module:
+    """The registered backbone of ``cfg.kind`` over ``seq_len`` tokens, the first ``time_len`` of
+    them observed time steps."""
+    if cfg.kind in BACKBONE_CLASSES:
+        return BACKBONE_CLASSES[cfg.kind](cfg, d_in, seq_len, time_len)
     raise ConfigError(f"backbone.kind '{cfg.kind}' unknown")

@@ -2,7 +2,9 @@
 
 A checkpoint holds the config tree, the trainable weights and the buffers outside the
 frozen LLM (feature statistics), the PA codebook (positions in metres for every codeword),
-the encoder versions the features came from, and a hash of the frozen LLM weights.
+the site geometry it was trained at (its kinematic input and learned angle -> beam
+calibration belong to that site), the encoder and tracker versions the inputs came from,
+and a hash of the frozen LLM weights.
 Loading rebuilds the model from the config (frozen LLM weights come from their source:
 the shipped MiniLM, a local GPT-2 folder, or the seeded random init), overlays the stored
 tensors and refuses a checkpoint whose frozen weights would differ.  Tensors are stored
@@ -19,8 +21,9 @@ import torch
 from beam_predictor.config import from_mapping, to_mapping
 from beam_predictor.model.config import ModelConfig
 from beam_predictor.model.predictor import BeamPredictor
+from beam_predictor.physics.site import SiteGeometry
 
-FORMAT = 1
+FORMAT = 2
 
 
 @dataclass
@@ -30,6 +33,8 @@ class CheckpointMeta:
     metrics: dict = field(default_factory=dict)
     fixed_codeword: int = 0
     backbone_source: str = ""
+    site: SiteGeometry | None = None
+    box_version: str = ""
 
 
 class CheckpointError(ValueError):
@@ -57,7 +62,8 @@ def save(path: str | Path, model: BeamPredictor, meta: CheckpointMeta, dtype: st
             "frozen_digest": model.backbone.frozen_digest() if _has_frozen_llm(model) else None,
             "pa_codebook": None if meta.pa_codebook is None else np.asarray(meta.pa_codebook).tolist(),
             "encoder_versions": meta.encoder_versions, "metrics": meta.metrics,
-            "fixed_codeword": meta.fixed_codeword, "backbone_source": model.backbone.source}
+            "fixed_codeword": meta.fixed_codeword, "backbone_source": model.backbone.source,
+            "site": None if meta.site is None else meta.site.to_dict(), "box_version": meta.box_version}
     tmp = path.with_suffix(".tmp")
     torch.save(blob, tmp)
     tmp.replace(path)
@@ -72,8 +78,11 @@ def load(path: str | Path, device: str = "cpu") -> tuple[BeamPredictor, Checkpoi
         blob = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:          # a truncated or foreign file
         raise CheckpointError(f"{path}: not a readable checkpoint ({exc})") from exc
-    if not isinstance(blob, dict) or blob.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a beam_predictor model checkpoint (format {FORMAT})")
+    if not isinstance(blob, dict) or "format" not in blob:
+        raise CheckpointError(f"{path}: not a beam_predictor model checkpoint")
+    if blob["format"] != FORMAT:
+        raise CheckpointError(f"{path}: checkpoint format {blob['format']}, this version reads format "
+                              f"{FORMAT}; retrain it (`make model` for the shipped default)")
     cfg = from_mapping(ModelConfig, blob["config"], f"{path}:config")
     model = BeamPredictor(cfg, blob["num_codewords"])
     if blob["frozen_digest"] is not None and model.backbone.frozen_digest() != blob["frozen_digest"]:
@@ -87,10 +96,10 @@ def load(path: str | Path, device: str = "cpu") -> tuple[BeamPredictor, Checkpoi
     if lost or unexpected:
         raise CheckpointError(f"{path}: weights do not fit the config (missing {lost[:3]}, unexpected "
                               f"{list(unexpected)[:3]})")
-    book = blob.get("pa_codebook")
-    meta = CheckpointMeta(pa_codebook=None if book is None else np.asarray(book),
-                          metrics=blob.get("metrics", {}),
-                          encoder_versions=blob.get("encoder_versions", {}),
-                          fixed_codeword=blob.get("fixed_codeword", 0),
-                          backbone_source=blob.get("backbone_source", ""))
+    book, site = blob["pa_codebook"], blob["site"]
+    meta = CheckpointMeta(pa_codebook=None if book is None else np.asarray(book), metrics=blob["metrics"],
+                          encoder_versions=blob["encoder_versions"], fixed_codeword=blob["fixed_codeword"],
+                          backbone_source=blob["backbone_source"],
+                          site=None if site is None else SiteGeometry.from_dict(site, f"{path}:site"),
+                          box_version=blob["box_version"])
     return model.to(device).eval(), meta

@@ -1,6 +1,6 @@
 """Config of the prediction stage (config/model.yaml; ``ModelConfig``).
 
-One dataclass tree: the task (history H, horizon T), the fusion front end, the temporal
+One dataclass tree: the task (history H, horizon T), the input format, the fusion front end, the temporal
 backbone (an LLM or a classical baseline), the PA-position head and training.  The same
 tree is stored in every checkpoint, so a checkpoint rebuilds its model without a YAML.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from beam_predictor.config import ConfigError, from_mapping, to_mapping
+from beam_predictor.window import WindowSpec
 
 MODALITIES = ("image", "radar", "lidar", "gps")
 BACKBONES = ("gpt2", "minilm", "gru", "lstm", "nlinear", "informer")
@@ -24,13 +25,31 @@ class TaskConfig:
 
 
 @dataclass(frozen=True)
+class InputConfig:
+    """How frames become model input (:mod:`beam_predictor.window`).  A checkpoint carries
+    it, so the fusion node builds its windows exactly as training did."""
+
+    box: bool = True                 # the tracker's UE box series as tokens (paper 003), masked when unseen
+    kinematics: bool = True          # GPS constant-velocity kinematics as tokens (needs a site geometry)
+    prior: bool = True               # add the learned angle -> beam prior to the logits (needs kinematics)
+    frame_period_s: float = 0.1      # between frames, and between predicted offsets
+    gap_reset_s: float = 1.0         # a stamp gap longer than this starts a new history
+    gps_max_jump_m: float = 5.0      # per frame period: a fix farther from the last one is rejected
+    gps_reacquire: int = 3           # ... unless this many were rejected in a row (the new track wins)
+    reflection: bool = True          # mix in the path through a learned reflector, weighted by blockage
+    reflection_logit: float = -3.0   # initial logit of the reflected path's probability
+    prior_width_beams: float = 0.5   # initial spread of the prior around the calibrated beam centres
+    prior_lr: float = 0.02           # learning rate of the prior's centres and sharpness
+
+
+@dataclass(frozen=True)
 class FusionConfig:
     modalities: tuple[str, ...] = MODALITIES
     feature_dim: int = 64       # M, the encoders' output size
     heads: int = 4
     ffn_dim: int = 128
     dropout: float = 0.1
-    modality_dropout: float = 0.15   # training: chance a modality is silenced for a whole window
+    modality_dropout: float = 0.15   # training: chance an input (modality, box, kinematics) is off a window
     temperature: float = 0.1         # InfoNCE tau (eq. 21)
     align_weight: float = 0.1        # lambda (eq. 22)
 
@@ -81,6 +100,7 @@ class ModelConfig:
 
     name: str = "m2beamllm"
     task: TaskConfig = field(default_factory=TaskConfig)
+    inputs: InputConfig = field(default_factory=InputConfig)
     fusion: FusionConfig = field(default_factory=FusionConfig)
     backbone: BackboneConfig = field(default_factory=BackboneConfig)
     pa: PAHeadConfig = field(default_factory=PAHeadConfig)
@@ -94,6 +114,15 @@ class ModelConfig:
             raise ConfigError(f"fusion.modalities {list(self.fusion.modalities)}: choose from {MODALITIES}")
         if self.task.input_len < self.task.history:
             raise ConfigError(f"task.input_len {self.task.input_len} < task.history {self.task.history}")
+        if self.inputs.prior and not self.inputs.kinematics:
+            raise ConfigError("inputs.prior needs inputs.kinematics")
+
+    def window_spec(self) -> WindowSpec:
+        t, i = self.task, self.inputs
+        return WindowSpec(modalities=tuple(self.fusion.modalities), feature_dim=self.fusion.feature_dim,
+                          history=t.history, input_len=t.input_len, horizon=t.horizon,
+                          frame_period_s=i.frame_period_s, gap_reset_s=i.gap_reset_s,
+                          gps_max_jump_m=i.gps_max_jump_m, gps_reacquire=i.gps_reacquire)
 
 
 def _deep_merge(base: dict, over: dict) -> dict:

@@ -1,10 +1,15 @@
-"""Per-frame table (encoder features + labels) and the sliding windows the predictors learn from.
+"""Per-frame table (the live graph's inputs + labels) and the windows the predictors learn from.
 
-A :class:`FrameTable` holds, for every frame of a scenario, the cached encoder features of
-each modality with their missing masks, the 64-beam power, the UE box and the PASS
-codeword gains.  :func:`make_windows` cuts each pass into samples: the H observed frames
-t-H+1..t (left-padded to ``input_len``) and the targets at offsets 0..T (frame t and the T
-future frames).  Windows never cross a pass, so train/val/test passes never mix.
+A :class:`FrameTable` holds, for every frame of a scenario, what the fusion node receives
+live: the cached encoder features of each modality with their missing masks, the UE box
+of the detector + tracker (:mod:`beam_predictor.sensing.boxes`, the same step the tracker
+node runs), the UE's GPS fix and the stamp; and, apart from them, the labels: the 64-beam
+power, the optimal beam, the PASS codeword gains and the evaluation-only frame category.
+:func:`make_windows` pushes each pass frame by frame through
+:class:`beam_predictor.window.HistoryWindow` (the fusion node's window) and cuts a sample
+wherever the window is full and the T future frames exist: inputs from the H observed
+frames t-H+1..t, targets at offsets 0..T.  Windows never cross a pass, so
+train/val/test passes never mix.
 """
 from __future__ import annotations
 
@@ -16,71 +21,89 @@ import numpy as np
 from tqdm import tqdm
 
 from beam_predictor.deepsense.reader import ReaderConfig, ScenarioReader
-from beam_predictor.model.config import TaskConfig
+from beam_predictor.model.config import ModelConfig
+from beam_predictor.model.eval_labels import frame_category
+from beam_predictor.physics.site import SiteGeometry, load_site
+from beam_predictor.sensing.boxes import TrackerSettings, track_scenario
 from beam_predictor.sensing.dataset import scenario_key
 from beam_predictor.sensing.features import encode, prepare_for_encoders
-
-BOX_CHANNELS = 5      # u_min, v_min, u_max, v_max (over image size), visible
+from beam_predictor.window import FrameInput, HistoryWindow, stack
 
 
 @dataclass
 class FrameTable:
-    index: np.ndarray                    # (F,)
-    seq: np.ndarray                      # (F,)
+    index: np.ndarray                    # (F,) dataset frame index
+    seq: np.ndarray                      # (F,) pass
     split: np.ndarray                    # (F,) str
-    beam: np.ndarray                     # (F,) 0-based optimal beam
-    power: np.ndarray                    # (F, 64) linear power (NaN rows allowed)
+    stamp_ns: np.ndarray                 # (F,) int64 header stamp
+    # inputs, as the live graph delivers them
     features: dict[str, np.ndarray]      # modality -> (F, M)
     missing: dict[str, np.ndarray]       # modality -> (F,) bool
-    box: np.ndarray                      # (F, 5) normalised UE box, forward-filled; last column visible
+    box: np.ndarray                      # (F, 4) tracker's UE box over the image size (zeros: not visible)
+    box_visible: np.ndarray              # (F,) bool
+    latlon: np.ndarray                   # (F, 2) UE GPS fix, NaN when none
+    # labels (never inputs)
+    beam: np.ndarray                     # (F,) 0-based optimal beam
+    power: np.ndarray                    # (F, 64) linear power (NaN rows allowed)
     pa_gain_db: np.ndarray               # (F, K) gain of every PASS codeword (NaN when the data has none)
+    category: np.ndarray                 # (F,) eval_labels category of the frame (evaluation only)
     pa_codebook: np.ndarray | None       # (K, num_pas) PA positions in metres along the waveguide
     encoder_versions: dict[str, str]
+    site: SiteGeometry
+    box_version: str = ""
 
     def __len__(self) -> int:
         return len(self.index)
 
+    def frame_input(self, i: int, modalities) -> FrameInput:
+        """Frame ``i`` as the fusion node receives it."""
+        feats = {m: None if self.missing[m][i] else self.features[m][i] for m in modalities}
+        fix = self.latlon[i] if np.isfinite(self.latlon[i]).all() else None
+        box = tuple(self.box[i]) if self.box_visible[i] else None
+        return FrameInput(int(self.stamp_ns[i]), feats, box, fix)
+
 
 def _twin_meta(scenario: Path) -> dict:
-    """The twin's twin_meta.json (camera, PA codebook), or {} for scenarios without one."""
+    """The twin's twin_meta.json (camera, PA codebook, site), or {} for scenarios without one."""
     path = scenario / "twin_meta.json"
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def _labels(scenario: Path, meta: dict, cache_dir: Path | None, progress: bool) -> dict[str, np.ndarray]:
-    """Power, box and PASS gains of every frame (cached, keyed by the CSV's content)."""
-    cache = None if cache_dir is None else cache_dir / f"labels-{scenario_key(scenario)}.npz"
+def scenario_site(scenario: Path) -> SiteGeometry:
+    """The scenario's site geometry; the base-station fix may come from its first row's unit1_loc."""
+    first = next(iter(ScenarioReader(scenario, ReaderConfig(modalities=("gps",)))), None)
+    return load_site(scenario, bs_latlon=None if first is None else first.bs_latlon)
+
+
+def _labels(scenario: Path, meta: dict, site: SiteGeometry, cache_dir: Path | None,
+            progress: bool) -> dict[str, np.ndarray]:
+    """Stamps, GPS fixes, power, PASS gains and categories of every frame (cached by the CSV's content)."""
+    cache = None if cache_dir is None else cache_dir / f"labels-v2-{scenario_key(scenario)}.npz"
     if cache is not None and cache.is_file():
         z = np.load(cache)
         return {k: z[k] for k in z.files}
-    cam = meta.get("camera")
-    size = None if cam is None else (float(cam["width"]), float(cam["height"]))
-    reader = ScenarioReader(scenario, ReaderConfig(modalities=("power",)))
-    rows: dict[str, list] = {k: [] for k in ("index", "seq", "split", "beam", "power", "box", "pa")}
-    last_box = np.zeros(4, np.float32)
+    reader = ScenarioReader(scenario, ReaderConfig(modalities=("power", "gps")))
+    keys = ("index", "seq", "split", "stamp_ns", "beam", "power", "latlon", "pa", "category")
+    rows: dict[str, list] = {k: [] for k in keys}
     for f in tqdm(reader, total=len(reader), desc=f"labels {scenario.name}", disable=not progress):
-        if rows["seq"] and rows["seq"][-1] != f.seq_index:
-            last_box = np.zeros(4, np.float32)          # a new pass: forget the previous UE's box
         rows["index"].append(f.index)
         rows["seq"].append(f.seq_index)
         rows["split"].append(f.extras.get("split", ""))
+        rows["stamp_ns"].append(f.stamp_ns)
         rows["beam"].append(f.beam - 1)
         rows["power"].append(f.power)
-        text = f.extras.get("ue_bbox", "").strip()
-        visible = bool(text) and size is not None
-        if visible:
-            u0, v0, u1, v1 = (float(v) for v in text.split())
-            last_box = np.array([u0 / size[0], v0 / size[1], u1 / size[0], v1 / size[1]], np.float32)
-        rows["box"].append(np.append(last_box, float(visible)).astype(np.float32))
+        rows["latlon"].append(f.ue_latlon if f.ue_latlon is not None else np.full(2, np.nan))
         pa_file = f.extras.get("unit1_pass", "")
         rows["pa"].append(np.abs(np.load(scenario / pa_file)) if pa_file else None)
+        rows["category"].append(frame_category(f.extras, meta, site))
     k = next((len(g) for g in rows["pa"] if g is not None), 1)
     pa = np.stack([20 * np.log10(np.maximum(g, 1e-15)) if g is not None else np.full(k, np.nan)
                    for g in rows["pa"]]).astype(np.float32)
     out = {"index": np.array(rows["index"]), "seq": np.array(rows["seq"]),
-           "split": np.array(rows["split"], dtype="<U8"), "beam": np.array(rows["beam"]),
-           "power": np.stack(rows["power"]).astype(np.float32), "box": np.stack(rows["box"]),
-           "pa_gain_db": pa}
+           "split": np.array(rows["split"], dtype="<U8"), "stamp_ns": np.array(rows["stamp_ns"], np.int64),
+           "beam": np.array(rows["beam"]), "power": np.stack(rows["power"]).astype(np.float32),
+           "latlon": np.stack(rows["latlon"]).astype(np.float64), "pa_gain_db": pa,
+           "category": np.array(rows["category"], np.int8)}
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(".tmp.npz")
@@ -89,11 +112,14 @@ def _labels(scenario: Path, meta: dict, cache_dir: Path | None, progress: bool) 
     return out
 
 
-def load_frame_table(scenario: str | Path, encoders: str | Path, modalities,
+def load_frame_table(scenario: str | Path, encoders: str | Path, modalities, tracker: TrackerSettings | None,
                      cache_dir: str | Path | None = "build/cache", progress: bool = True) -> FrameTable:
-    """Features of ``modalities`` (encoder_<modality>.pt in ``encoders``) plus labels of a scenario."""
+    """Features of ``modalities`` (encoder_<modality>.pt in ``encoders``), the tracker's UE boxes
+    (none when ``tracker`` is None), GPS fixes and labels of a scenario."""
     scenario, encoders = Path(scenario), Path(encoders)
     cache = None if cache_dir is None else Path(cache_dir)
+    meta = _twin_meta(scenario)
+    site = scenario_site(scenario)
     ckpts = {m: encoders / f"encoder_{m}.pt" for m in modalities}
     for m, p in ckpts.items():
         if not p.is_file():
@@ -108,38 +134,48 @@ def load_frame_table(scenario: str | Path, encoders: str | Path, modalities,
 
     feats = {m: encode(prepared_set, m, p, scenario, cache_dir=cache, progress=progress)
              for m, p in ckpts.items()}
-    meta = _twin_meta(scenario)
-    labels = _labels(scenario, meta, cache, progress)
+    labels = _labels(scenario, meta, site, cache, progress)
     for m, f in feats.items():
         if not np.array_equal(f.index, labels["index"]):
             raise ValueError(f"{scenario}: cached {m} features do not match the CSV's frames; "
                              f"delete {cache} and re-run")
+    n = len(labels["index"])
+    box, visible, box_version = np.zeros((n, 4), np.float32), np.zeros(n, bool), ""
+    if tracker is not None:
+        boxes = track_scenario(scenario, tracker, cache_dir=cache, progress=progress)
+        if not np.array_equal(boxes.index, labels["index"]):
+            raise ValueError(f"{scenario}: cached boxes do not match the CSV's frames; delete {cache} and "
+                             "re-run")
+        box, visible, box_version = boxes.box, boxes.visible, boxes.version
     book = meta.get("pass_codebook_m")
-    codebook = None if book is None else np.asarray(book, dtype=np.float64)
-    return FrameTable(index=labels["index"], seq=labels["seq"], split=labels["split"], beam=labels["beam"],
-                      power=labels["power"], features={m: f.features for m, f in feats.items()},
-                      missing={m: f.missing for m, f in feats.items()}, box=labels["box"],
-                      pa_gain_db=labels["pa_gain_db"], pa_codebook=codebook,
-                      encoder_versions={m: f.version for m, f in feats.items()})
+    return FrameTable(index=labels["index"], seq=labels["seq"], split=labels["split"],
+                      stamp_ns=labels["stamp_ns"], features={m: f.features for m, f in feats.items()},
+                      missing={m: f.missing for m, f in feats.items()}, box=box, box_visible=visible,
+                      latlon=labels["latlon"], beam=labels["beam"], power=labels["power"],
+                      pa_gain_db=labels["pa_gain_db"], category=labels["category"],
+                      pa_codebook=None if book is None else np.asarray(book, dtype=np.float64),
+                      encoder_versions={m: f.version for m, f in feats.items()}, site=site,
+                      box_version=box_version)
 
 
 @dataclass
 class Windows:
-    feats: np.ndarray       # (N, L, n_mod, M) float32, zeros where missing or padded
-    missing: np.ndarray     # (N, L, n_mod) bool (padded steps count as missing)
-    pad: np.ndarray         # (N, L) bool, True on the left padding
-    box: np.ndarray         # (N, L, 5) float32
-    beam: np.ndarray        # (N, T+1) int64, offsets 0..T
-    power: np.ndarray       # (N, T+1, 64) float32
-    pa_gain_db: np.ndarray  # (N, T+1, K) float32
-    seq: np.ndarray         # (N,) pass of the window
-    frame: np.ndarray       # (N,) dataset index of the window's current frame t
+    inputs: dict[str, np.ndarray]   # beam_predictor.window.INPUT_KEYS, batched (N, ...)
+    beam: np.ndarray                # (N, T+1) int64 optimal beam at offsets 0..T
+    power: np.ndarray               # (N, T+1, 64) float32
+    pa_gain_db: np.ndarray          # (N, T+1, K) float32
+    past_beam: np.ndarray           # (N, H) optimal beams of the observed frames (anchors only)
+    category: np.ndarray            # (N, T+1) eval_labels category of each target frame
+    seq: np.ndarray                 # (N,) pass of the window
+    frame: np.ndarray               # (N,) dataset index of the window's current frame t
+    stamp: np.ndarray               # (N,) stamp of the current frame t
 
     def __len__(self) -> int:
         return len(self.beam)
 
     def subset(self, rows) -> "Windows":
-        return Windows(**{k: getattr(self, k)[rows] for k in self.__dataclass_fields__})
+        fields = {k: getattr(self, k)[rows] for k in self.__dataclass_fields__ if k != "inputs"}
+        return Windows(inputs={k: v[rows] for k, v in self.inputs.items()}, **fields)
 
 
 def select_passes(table: FrameTable, split: str, ratio: float = 1.0, seed: int = 0) -> np.ndarray:
@@ -151,30 +187,31 @@ def select_passes(table: FrameTable, split: str, ratio: float = 1.0, seed: int =
     return passes
 
 
-def make_windows(table: FrameTable, task: TaskConfig, modalities, passes) -> Windows:
-    """All windows of the given passes (a pass shorter than H + T gives none)."""
-    h, t, length = task.history, task.horizon, task.input_len
-    rows: dict[str, list] = {k: [] for k in Windows.__dataclass_fields__}
-    feats = np.stack([table.features[m] for m in modalities], axis=1)        # (F, n_mod, M)
-    missing = np.stack([table.missing[m] for m in modalities], axis=1)       # (F, n_mod)
+def make_windows(table: FrameTable, cfg: ModelConfig, passes) -> Windows:
+    """All windows of the given passes, built by the fusion node's window (a pass shorter than
+    H + T gives none)."""
+    spec = cfg.window_spec()
+    h, t = spec.history, spec.horizon
+    site = table.site if cfg.inputs.kinematics else None
+    arrays, rows = [], {k: [] for k in Windows.__dataclass_fields__ if k != "inputs"}
     for p in passes:
         idx = np.nonzero(table.seq == p)[0]
-        for c in range(h - 1, len(idx) - t):
-            obs = idx[c - h + 1:c + 1]
+        window = HistoryWindow(spec, site)
+        for c, i in enumerate(idx):
+            window.push(table.frame_input(i, spec.modalities))
+            if not window.ready or c + t >= len(idx):
+                continue
             tgt = idx[c:c + t + 1]
-            f = np.zeros((length,) + feats.shape[1:], np.float32)
-            m = np.ones((length, feats.shape[1]), bool)
-            b = np.zeros((length, BOX_CHANNELS), np.float32)
-            f[length - h:], m[length - h:], b[length - h:] = feats[obs], missing[obs], table.box[obs]
-            rows["feats"].append(f)
-            rows["missing"].append(m)
-            rows["pad"].append(np.arange(length) < length - h)
-            rows["box"].append(b)
+            arrays.append(window.arrays())
             rows["beam"].append(table.beam[tgt])
             rows["power"].append(table.power[tgt])
             rows["pa_gain_db"].append(table.pa_gain_db[tgt])
+            rows["past_beam"].append(table.beam[idx[c - h + 1:c + 1]])
+            rows["category"].append(table.category[tgt])
             rows["seq"].append(p)
-            rows["frame"].append(table.index[idx[c]])
-    if not rows["beam"]:
+            rows["frame"].append(table.index[i])
+            rows["stamp"].append(table.stamp_ns[i])
+    if not arrays:
         raise ValueError(f"no window of H={h}, T={t} fits in passes {list(passes)[:5]}...")
-    return Windows(**{k: np.stack(v) if k not in ("seq", "frame") else np.array(v) for k, v in rows.items()})
+    labels = {k: np.stack(v) if k not in ("seq", "frame", "stamp") else np.array(v) for k, v in rows.items()}
+    return Windows(inputs=stack(arrays), **labels)

@@ -7,9 +7,8 @@ modality embedding is added first so attention knows which token is which sensor
 addition to the paper, which leaves it implicit).
 
 Missing modalities are masked out of attention and of the sum (never zero-imputed); a
-step with no modality at all gives a zero vector and is flagged.  In training, modality
-dropout silences a random modality for a whole window, so the model learns to degrade
-gracefully when a sensor goes quiet.
+step with no modality at all gives a zero vector and is flagged.  (Modality dropout in
+training is the predictor's: :meth:`BeamPredictor.drop_inputs`.)
 """
 from __future__ import annotations
 
@@ -30,17 +29,6 @@ class ModalityFusion(nn.Module):
         self.norm = nn.LayerNorm(m)
         self.ffn = nn.Sequential(nn.Linear(m, cfg.ffn_dim), nn.GELU(), nn.Dropout(cfg.dropout),
                                  nn.Linear(cfg.ffn_dim, m))
-
-    def drop_modalities(self, missing: torch.Tensor) -> torch.Tensor:
-        """Training-time modality dropout: silence a modality for a whole window, keep one."""
-        p = self.cfg.modality_dropout
-        if not self.training or p <= 0 or missing.shape[-1] < 2:
-            return missing
-        b, _, n = missing.shape
-        drop = torch.rand(b, 1, n, device=missing.device) < p
-        keep = torch.randint(0, n, (b,), device=missing.device)
-        drop[torch.arange(b), 0, keep] = False
-        return missing | drop
 
     def forward(self, feats: torch.Tensor, missing: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """feats (B, L, n_mod, M), missing (B, L, n_mod) -> fused (B, L, M), empty step mask (B, L)."""

@@ -1,8 +1,9 @@
 """Beam and PA metrics (paper 000, eqs. 23-25; paper 003 gains).
 
 * Top-K accuracy (eq. 23): the optimal beam is among the K most probable.
-* DBA score (eqs. 24-25): 1 - mean over samples of min over the top-K predictions of
-  min(|predicted - optimal| / Delta, 1), with beam indices as integers.
+* DBA score (eqs. 24-25): the mean over k = 1..K of Y_k, where Y_k = 1 - mean over
+  samples of the smallest min(|predicted - optimal| / Delta, 1) among the top-k
+  predictions (beam indices as integers).
 * Power loss: 10 log10(P[optimal] / P[top-1]) in dB from the measured 64-beam power;
   rows whose power has NaNs are left out.
 * PA: codeword Top-K and the gain achieved by the predicted codeword, against the oracle
@@ -24,10 +25,12 @@ def topk_accuracy(scores: np.ndarray, target: np.ndarray, ks=(1, 3, 5)) -> dict[
 
 
 def dba_score(scores: np.ndarray, target: np.ndarray, k: int, delta: float) -> float:
-    """DBA score (eqs. 24-25) of top-k predictions; scores (…, C), target (…,) integer."""
+    """DBA score (eqs. 24-25) with the top-K predictions, K = ``k``; scores (…, C), target (…,) integer."""
     top = np.argsort(-scores, axis=-1)[..., :k]
-    err = np.minimum(np.abs(top - target[..., None]) / delta, 1.0).min(axis=-1)
-    return float(1.0 - err.mean())
+    err = np.minimum(np.abs(top - target[..., None]) / delta, 1.0)          # (…, K)
+    best_of_top = np.minimum.accumulate(err, axis=-1)                       # column j: best of the top j+1
+    y = 1.0 - best_of_top.reshape(-1, k).mean(axis=0)                       # Y_1 .. Y_K
+    return float(y.mean())
 
 
 def power_loss_db(scores: np.ndarray, power: np.ndarray) -> np.ndarray:

@@ -1,17 +1,21 @@
 """Train-and-evaluate glue shared by the CLIs and the benchmark suites."""
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
-from beam_predictor.model.config import ModelConfig
+from beam_predictor.model.anchors import anchor_scores
+from beam_predictor.model.config import ModelConfig, with_overrides
 from beam_predictor.model.data import FrameTable, Windows, make_windows, select_passes
 from beam_predictor.model.metrics import fixed_codeword
 from beam_predictor.model.predictor import BeamPredictor, parameter_counts
-from beam_predictor.model.report import RunResult, evaluate
+from beam_predictor.model.report import RunResult, evaluate, score_metrics
 from beam_predictor.model.train import fit
+
+BOX, KINEMATICS = "box", "kinematics"      # inputs besides the encoder modalities, for silencing
 
 
 @dataclass
@@ -23,23 +27,32 @@ class TrainedRun:
 
 
 def split_windows(table: FrameTable, cfg: ModelConfig) -> dict[str, Windows]:
-    mods = cfg.fusion.modalities
-    return {"train": make_windows(table, cfg.task, mods, select_passes(table, "train", cfg.train.data_ratio,
-                                                                       cfg.train.seed)),
-            "val": make_windows(table, cfg.task, mods, select_passes(table, "val")),
-            "test": make_windows(table, cfg.task, mods, select_passes(table, "test"))}
+    train = select_passes(table, "train", cfg.train.data_ratio, cfg.train.seed)
+    return {"train": make_windows(table, cfg, train),
+            "val": make_windows(table, cfg, select_passes(table, "val")),
+            "test": make_windows(table, cfg, select_passes(table, "test"))}
 
 
-def drop_modalities(w: Windows, modalities, drop) -> Windows:
-    """A copy of ``w`` with the ``drop`` modalities marked missing everywhere (a silent sensor)."""
-    out = w.subset(slice(None))
-    out.missing = w.missing.copy()
-    out.feats = w.feats.copy()
-    for m in drop:
-        i = list(modalities).index(m)
-        out.missing[:, :, i] = True
-        out.feats[:, :, i] = 0.0
-    return out
+def silence(w: Windows, modalities, drop) -> Windows:
+    """A copy of ``w`` with the inputs in ``drop`` missing in every window (a silent sensor):
+    encoder modalities, ``box`` (the tracker never sees the UE) or ``kinematics`` (no GPS fix)."""
+    x = {k: v.copy() for k, v in w.inputs.items()}
+    for name in drop:
+        if name == BOX:
+            x["box"][:] = 0.0
+        elif name == KINEMATICS:
+            x["kin"][:] = 0.0
+            x["kin_missing"][:] = True
+        else:
+            i = list(modalities).index(name)
+            x["missing"][:, :, i] = True
+            x["feats"][:, :, i] = 0.0
+    return dataclasses.replace(w, inputs=x)
+
+
+def inputs_of(cfg: ModelConfig) -> list[str]:
+    """The inputs a model uses: its encoder modalities, then box and kinematics when enabled."""
+    return list(cfg.fusion.modalities) + [BOX] * cfg.inputs.box + [KINEMATICS] * cfg.inputs.kinematics
 
 
 def train_and_evaluate(cfg: ModelConfig, table: FrameTable, task: str = "standard", name: str | None = None,
@@ -48,11 +61,25 @@ def train_and_evaluate(cfg: ModelConfig, table: FrameTable, task: str = "standar
     num_codewords = table.pa_gain_db.shape[1] if np.isfinite(table.pa_gain_db).any() else 0
     start = time.perf_counter()
     model, history = fit(cfg, windows["train"], windows["val"], num_codewords, progress=progress,
-                         desc=f"{name or cfg.name} {task}")
+                         desc=f"{name or cfg.name} {task} seed {cfg.train.seed}")
     seconds = time.perf_counter() - start
     fixed = fixed_codeword(windows["train"].pa_gain_db[:, 0]) if num_codewords else 0
     metrics, per_step = evaluate(model, windows["test"], fixed)
     trainable, total = parameter_counts(model)
     metrics.update({"train_seconds": seconds, "trainable_params": trainable, "total_params": total,
-                    "train_windows": len(windows["train"])})
-    return TrainedRun(model, RunResult(name or cfg.name, task, metrics, per_step, history), fixed, windows)
+                    "train_windows": len(windows["train"]),
+                    "kept_epoch": max((h["epoch"] for h in history if h.get("kept")), default=0)})
+    return TrainedRun(model, RunResult(name or cfg.name, task, metrics, per_step, history, cfg.train.seed),
+                      fixed, windows)
+
+
+def evaluate_anchors(table: FrameTable, cfg: ModelConfig, task: str = "standard") -> list[RunResult]:
+    """Every anchor on the test windows of ``cfg``'s task (built with kinematics, whatever ``cfg`` says),
+    the calibrated one fitted on the training windows."""
+    cfg = with_overrides(cfg, {"inputs": {"kinematics": True}})
+    windows = split_windows(table, cfg)
+    out = []
+    for name, scores in anchor_scores(windows["train"], windows["test"], table.site).items():
+        metrics, per_step = score_metrics(scores, windows["test"])
+        out.append(RunResult(f"anchor: {name}", task, metrics, per_step))
+    return out

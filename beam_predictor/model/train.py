@@ -1,7 +1,11 @@
 """Supervised fine-tuning of a predictor on windows: cross-entropy over the T + 1 beams
 (eq. 20) + lambda * InfoNCE alignment (eqs. 21-22) + the PA codeword cross-entropy.
 
-Seeded; the best epoch on the validation passes (by validation loss) is kept.
+Seeded.  The geometric prior is fitted alone to the training labels first
+(:meth:`GeometricPrior.fit`: the angle -> beam calibration), then trains with everything
+else at its own learning rate.  The kept epoch is the one with the best validation Top-1 over the future
+offsets (ties: the lower validation loss): the validation loss bottoms out while Top-1 is
+still rising.  With a prior, the fitted prior before any network step competes as epoch 0.
 """
 from __future__ import annotations
 
@@ -13,31 +17,41 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from beam_predictor import contract
 from beam_predictor.model.alignment import info_nce
 from beam_predictor.model.config import ModelConfig
 from beam_predictor.model.data import Windows
 from beam_predictor.model.metrics import topk_accuracy
 from beam_predictor.model.predictor import BeamPredictor
+from beam_predictor.window import KIN
 
 
 def to_tensors(w: Windows, rows=None) -> dict[str, torch.Tensor]:
+    """Model inputs and the training targets of the windows ``rows``."""
     rows = slice(None) if rows is None else rows
     gain = w.pa_gain_db[rows]
     ok = np.isfinite(gain).all(axis=-1)
     pa_best = np.where(ok, np.nan_to_num(gain, nan=-np.inf).argmax(axis=-1), -100)
-    return {"feats": torch.from_numpy(w.feats[rows]), "missing": torch.from_numpy(w.missing[rows]),
-            "pad": torch.from_numpy(w.pad[rows]), "box": torch.from_numpy(w.box[rows]),
-            "beam": torch.from_numpy(w.beam[rows]).long(), "pa_best": torch.from_numpy(pa_best).long()}
+    out = {k: torch.from_numpy(v[rows]) for k, v in w.inputs.items()}
+    out.update({"beam": torch.from_numpy(w.beam[rows]).long(), "pa_best": torch.from_numpy(pa_best).long(),
+                "seq": torch.from_numpy(np.asarray(w.seq[rows])).long(),
+                "frame": torch.from_numpy(np.asarray(w.frame[rows])).long()})
+    return out
 
 
 def losses(model: BeamPredictor, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    out = model(batch["feats"], batch["missing"], batch["pad"], batch["box"])
+    out = model(batch)
     cfg = model.cfg
     beam = F.cross_entropy(out["beam_logits"].flatten(0, 1), batch["beam"].flatten())
     total, parts = beam, {"beam": beam}
     if cfg.fusion.align_weight > 0 and len(cfg.fusion.modalities) > 1:
         valid = ~batch["pad"]
-        align = info_nce(out["aligned"][valid], out["missing"][valid], cfg.fusion.temperature)
+        length = valid.shape[1]
+        # every step's pass and frame index, so that nearby frames of one pass are no negatives
+        step_frame = batch["frame"][:, None] - torch.arange(length - 1, -1, -1)
+        step_seq = batch["seq"][:, None].expand(-1, length)
+        align = info_nce(out["aligned"][valid], out["missing"][valid], cfg.fusion.temperature,
+                         step_seq[valid], step_frame[valid], span=length)
         total = total + cfg.fusion.align_weight * align
         parts["align"] = align
     if "pa_logits" in out and bool((batch["pa_best"] >= 0).any()):
@@ -54,8 +68,7 @@ def predict(model: BeamPredictor, w: Windows, batch: int = 256) -> dict[str, np.
     model.eval()
     beams, pas = [], []
     for i in range(0, len(w), batch):
-        t = to_tensors(w, slice(i, i + batch))
-        out = model(t["feats"], t["missing"], t["pad"], t["box"])
+        out = model(to_tensors(w, slice(i, i + batch)))
         beams.append(out["beam_logits"].softmax(-1).numpy())
         if "pa_logits" in out:
             pas.append(out["pa_logits"].softmax(-1).numpy())
@@ -77,17 +90,43 @@ def _validate(model: BeamPredictor, w: Windows) -> dict[str, float]:
 
 def fit(cfg: ModelConfig, train: Windows, val: Windows, num_codewords: int = 0,
         progress: bool = True, desc: str = "") -> tuple[BeamPredictor, list[dict]]:
-    """Train a fresh predictor; returns the best-validation-loss model and the per-epoch history."""
+    """Train a fresh predictor; returns the best-validation-Top-1 model and the per-epoch history."""
     tc = cfg.train
     torch.manual_seed(tc.seed)
     rng = np.random.default_rng(tc.seed)
     model = BeamPredictor(cfg, num_codewords)
-    model.set_feature_stats(train.feats[~train.pad], train.missing[~train.pad])
+    observed = ~train.inputs["pad"]
+    model.set_feature_stats(train.inputs["feats"][observed], train.inputs["missing"][observed])
+    prior_params = []
+    if model.prior is not None:
+        has_kin = ~train.inputs["kin_missing"]
+        beta = train.inputs["kin"][has_kin][..., KIN["beam"]] * (contract.NUM_BEAMS - 1)
+        model.prior.fit(beta, train.beam[has_kin])
+        prior_params = list(model.prior.parameters())
+        if model.reflection is not None:
+            model.reflection.calibrate(train.inputs["kin"][has_kin], train.beam[has_kin], model.prior)
+            prior_params += list(model.reflection.parameters())
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=tc.lr, weight_decay=tc.weight_decay)
+    others = [p for p in params if all(p is not q for q in prior_params)]
+    groups = [{"params": others, "lr": tc.lr, "weight_decay": tc.weight_decay}]
+    if prior_params:
+        groups.append({"params": prior_params, "lr": cfg.inputs.prior_lr, "weight_decay": 0.0})
+    opt = torch.optim.AdamW(groups)
     steps = tc.epochs * max(1, int(np.ceil(len(train) / tc.batch_size)))
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=tc.lr, total_steps=steps, pct_start=0.1)
-    history, best, best_loss = [], None, float("inf")
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g["lr"] for g in groups], total_steps=steps,
+                                                pct_start=0.1)
+    history, best, best_key = [], None, (-1.0, 0.0)
+
+    def keep(row: dict) -> None:
+        nonlocal best, best_key
+        key = (row["val_top1"], -row["val_loss"])
+        if key > best_key:
+            best_key, best = key, copy.deepcopy(model.state_dict())
+            row["kept"] = True
+
+    if model.prior is not None:          # epoch 0: the fitted prior with a zero residual
+        history.append({"epoch": 0, **_validate(model, val), "seconds": 0.0})
+        keep(history[-1])
     bar = tqdm(range(tc.epochs), desc=desc or f"train {cfg.name}", disable=not progress)
     for epoch in bar:
         start = time.perf_counter()
@@ -107,8 +146,7 @@ def fit(cfg: ModelConfig, train: Windows, val: Windows, num_codewords: int = 0,
                **_validate(model, val),
                "seconds": time.perf_counter() - start}
         history.append(row)
-        if row["val_loss"] < best_loss:
-            best_loss, best = row["val_loss"], copy.deepcopy(model.state_dict())
+        keep(row)
         bar.set_postfix(loss=f"{row['train_total']:.3f}", val_top1=f"{row['val_top1']:.3f}")
     if best is not None:
         model.load_state_dict(best)

@@ -1,5 +1,5 @@
 """Shared ROS glue: QoS from the contract, parameters from a config dataclass, the node
-main loop, and the feature-message codec."""
+main loop, and the codecs of the graph's own messages (features, UE box, GPS fix)."""
 from __future__ import annotations
 
 import dataclasses
@@ -12,6 +12,7 @@ import rclpy
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.executors import ExternalShutdownException
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from geometry_msgs.msg import Point32, PolygonStamped
 from sensor_msgs.msg import Image
 
 from beam_predictor import contract
@@ -66,6 +67,27 @@ def feature_from_msg(msg: Image) -> np.ndarray | None:
         raise ValueError(f"feature message: expected a 1 x N 32FC1 image, got {msg.height} x {msg.width} "
                          f"'{msg.encoding}' with {len(msg.data)} bytes")
     return np.frombuffer(bytes(msg.data), dtype="<f4").copy()
+
+
+def fix_from_msg(msg) -> np.ndarray | None:
+    """(latitude, longitude) of a NavSatFix, None without a fix."""
+    if msg.status.status < msg.status.STATUS_FIX:
+        return None
+    return np.array([msg.latitude, msg.longitude])
+
+
+def ue_box_msg(header, corners) -> PolygonStamped:
+    """The UE box message: two corners in normalised image coordinates, empty when not visible."""
+    box = PolygonStamped(header=header)
+    if corners is not None:
+        box.polygon.points = [Point32(x=corners[0], y=corners[1]), Point32(x=corners[2], y=corners[3])]
+    return box
+
+
+def box_from_msg(msg: PolygonStamped) -> tuple[float, ...] | None:
+    """The corners of a UE box message (None: the UE is not visible)."""
+    pts = msg.polygon.points
+    return (pts[0].x, pts[0].y, pts[1].x, pts[1].y) if len(pts) >= 2 else None
 
 
 def run(make_node, args=None, body=None) -> None:

@@ -1,13 +1,15 @@
-"""LLM fusion node (lifecycle): synchronized features + UE box -> beam and PA command.
+"""LLM fusion node (lifecycle): synchronized features + UE box + GPS fix -> beam and PA command.
 
 configure: load the checkpoint (:class:`beam_predictor.runtime.online.OnlinePredictor`)
 and create the publishers; activate: subscribe; deactivate/cleanup: unsubscribe and
 release the model.  With ``autostart`` (default) it configures and activates itself.
 
-Features are grouped by stamp (:class:`beam_predictor.runtime.sync.StampSynchronizer`;
-a silent modality is fused without after ``max_wait``), pushed into the H-step window,
-and once H steps are in, every new frame yields a command on /bp/beam_command stamped
-with that frame's stamp.
+Inputs are grouped by stamp (:class:`beam_predictor.runtime.sync.StampSynchronizer`;
+a silent input is fused without after ``max_wait``), pushed as one
+:class:`beam_predictor.window.FrameInput` into the window that also built the training
+windows, and once H steps are in, every new frame yields a command on /bp/beam_command
+stamped with that frame's stamp.  Window restarts and rejected GPS jumps are counted in
+/diagnostics.
 """
 from __future__ import annotations
 
@@ -20,14 +22,16 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PolygonStamped
 import torch
 from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import Image, NavSatFix
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
 from beam_predictor import contract
-from beam_predictor.nodes.common import declare_config, feature_from_msg, qos, run, stamp_ns
+from beam_predictor.nodes.common import (box_from_msg, declare_config, feature_from_msg, fix_from_msg, qos,
+                                         run, stamp_ns)
 from beam_predictor.runtime.config import FusionNodeConfig
 from beam_predictor.runtime.online import OnlinePredictor, Prediction
 from beam_predictor.runtime.sync import StampSynchronizer
+from beam_predictor.window import FrameInput
 
 ANGLES = np.asarray(contract.codebook_angles_rad())
 
@@ -63,14 +67,14 @@ class FusionNode(LifecycleNode):
     def on_configure(self, state) -> TransitionCallbackReturn:
         try:
             self.predictor = OnlinePredictor(self.cfg.checkpoint, self.cfg.device, self.cfg.top_k,
-                                             gap_ns=int(self.cfg.gap_reset * 1e9))
+                                             site=self.cfg.site)
         except Exception as exc:
             self.get_logger().error(f"configure failed: {exc}")
             return TransitionCallbackReturn.FAILURE
         self.get_logger().info(f"loaded {self.predictor.description}")
-        self.keys = tuple(self.predictor.modalities) + ("box",)
+        self.keys = tuple(self.predictor.modalities) + ("box", "fix")
         self.sync = StampSynchronizer(self.keys, int(self.cfg.tolerance * 1e9), int(self.cfg.max_wait * 1e9),
-                                      restart_ns=int(self.cfg.gap_reset * 1e9))
+                                      restart_ns=int(self.predictor.window.spec.gap_reset_s * 1e9))
         self.cmd_pub = self.create_lifecycle_publisher(JointTrajectory, contract.BEAM_COMMAND.name,
                                                        qos(contract.BEAM_COMMAND.qos))
         self.diag_pub = self.create_lifecycle_publisher(DiagnosticArray, contract.DIAGNOSTICS.name,
@@ -85,6 +89,8 @@ class FusionNode(LifecycleNode):
                                                       qos(topic.qos)))
         self.subs.append(self.create_subscription(PolygonStamped, contract.UE_BOX.name, self.on_box,
                                                   qos(contract.UE_BOX.qos)))
+        self.subs.append(self.create_subscription(NavSatFix, contract.UE_GPS.name, self.on_fix,
+                                                  qos(contract.UE_GPS.qos)))
         self.timers_ = [self.create_timer(0.01, lambda: self.on_ready(self.sync.poll(time.monotonic_ns()))),
                         self.create_timer(self.cfg.diagnostics_period, self.publish_diagnostics)]
         return super().on_activate(state)
@@ -113,16 +119,17 @@ class FusionNode(LifecycleNode):
         self.on_ready(self.sync.add(modality, stamp_ns(msg.header), value, time.monotonic_ns()))
 
     def on_box(self, msg: PolygonStamped) -> None:
-        pts = msg.polygon.points
-        box = (pts[0].x, pts[0].y, pts[1].x, pts[1].y) if len(pts) >= 2 else None
-        self.on_ready(self.sync.add("box", stamp_ns(msg.header), box, time.monotonic_ns()))
+        self.on_ready(self.sync.add("box", stamp_ns(msg.header), box_from_msg(msg), time.monotonic_ns()))
+
+    def on_fix(self, msg: NavSatFix) -> None:
+        self.on_ready(self.sync.add("fix", stamp_ns(msg.header), fix_from_msg(msg), time.monotonic_ns()))
 
     def on_ready(self, sets) -> None:
         for s in sets:
             self.stats["frames"] += 1
             self.stats["sync_ms"].append(1e-6 * (time.monotonic_ns() - s.first_arrival_ns))
             feats = {m: s.items.get(m) for m in self.predictor.modalities}
-            self.predictor.window.push(s.stamp_ns, feats, s.items.get("box"))
+            self.predictor.window.push(FrameInput(s.stamp_ns, feats, s.items.get("box"), s.items.get("fix")))
             if not self.predictor.window.ready:
                 self.stats["waiting_for_history"] += 1
                 continue
@@ -131,13 +138,15 @@ class FusionNode(LifecycleNode):
             header = JointTrajectory().header
             header.stamp.sec, header.stamp.nanosec = divmod(s.stamp_ns, 1_000_000_000)
             header.frame_id = contract.FRAME_ARRAY
-            self.cmd_pub.publish(command_msg(header, pred, self.cfg.frame_period))
+            self.cmd_pub.publish(command_msg(header, pred, self.predictor.frame_period))
             self.stats["commands"] += 1
 
     def publish_diagnostics(self) -> None:
         st, sync = self.stats, self.sync.stats
+        window = self.predictor.window.stats
         values = {"frames": st["frames"], "commands": st["commands"],
-                  "waiting_for_history": st["waiting_for_history"],
+                  "waiting_for_history": st["waiting_for_history"], "history_restarts": window["resets"],
+                  "gps_missing": window["gps_missing"], "gps_jumps_rejected": window["gps_rejected"],
                   "frames_dropped_late": sync.late, "partial_frames": sync.partial, "restarts": sync.restarts,
                   "predict_ms_p50": self._pct("predict_ms", 50),
                   "predict_ms_p99": self._pct("predict_ms", 99),

@@ -24,13 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from beam_predictor import contract
-from beam_predictor.twin.pinching import build_codebook, effective_channels, gain_db
-
-
-def steering(angles_rad: np.ndarray, num_antennas: int) -> np.ndarray:
-    """(len(angles), N) half-wavelength ULA steering vectors, unit norm."""
-    n = np.arange(num_antennas)
-    return np.exp(1j * np.pi * np.outer(np.sin(angles_rad), n)) / np.sqrt(num_antennas)
+from beam_predictor.physics.array import codebook
+from beam_predictor.physics.pinching import build_codebook, effective_channels, gain_db
 
 
 class SimulatedArray:
@@ -38,7 +33,7 @@ class SimulatedArray:
 
     def __init__(self, num_antennas: int = contract.NUM_ANTENNAS):
         self.angles = np.asarray(contract.codebook_angles_rad())
-        self.weights = steering(self.angles, num_antennas)
+        self.weights = codebook(self.angles, num_antennas)
         self.applied: int | None = None
 
     def apply(self, beam: int) -> np.ndarray:

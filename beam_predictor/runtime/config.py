@@ -7,6 +7,10 @@ offline tools share one definition.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from beam_predictor.config import config_path, load_config
+from beam_predictor.sensing.boxes import TrackerSettings
 
 
 def _p(default, doc: str):
@@ -32,6 +36,7 @@ class TrackerConfig:
     conf: float = _p(0.25, "detection confidence threshold")
     imgsz: int = _p(320, "YOLO inference size (pixels)")
     gps_tolerance: float = _p(0.06, "s: UE fix matched to a camera frame within this")
+    max_wait: float = _p(0.1, "s (wall): a camera frame waits at most this for the UE fix of its stamp")
     gap_reset: float = _p(1.0, "s without frames starts a new sequence (tracks forgotten)")
     annotate: bool = _p(True, "publish the annotated camera image for RViz (costs a JPEG encode)")
     threads: int = _p(1, "torch CPU threads of this process (1: several nodes share the cores)")
@@ -48,13 +53,13 @@ class EncoderNodeConfig:
 @dataclass(frozen=True)
 class FusionNodeConfig:
     checkpoint: str = _p("models/m2beamllm.pt", "predictor checkpoint (beam-predictor train)")
+    site: str = _p("", "site geometry file (twin_meta.json or a site YAML) of this deployment; \"\" = the "
+                       "site the checkpoint was trained at")
     device: str = _p("cpu", "torch device: cpu or cuda[:n] (fails clearly without CUDA)")
     threads: int = _p(1, "torch CPU threads of this process (1: several nodes share the cores)")
     tolerance: float = _p(0.02, "s: features within this of each other belong to one frame")
-    max_wait: float = _p(0.15, "s (wall): a frame missing a modality is fused without it after this")
-    gap_reset: float = _p(1.0, "s of stamp gap that starts a new history (a new pass)")
+    max_wait: float = _p(0.15, "s (wall): a frame missing an input is fused without it after this")
     top_k: int = _p(3, "ranked beam candidates per step in the command")
-    frame_period: float = _p(0.1, "s between predicted steps (time_from_start of the command points)")
     diagnostics_period: float = _p(1.0, "s between /diagnostics messages")
     autostart: bool = _p(True, "configure and activate at start (lifecycle)")
 
@@ -67,3 +72,10 @@ class BeamformerConfig:
     truth_reliable: bool = _p(True, "subscribe the measured power reliably (every replayed frame is scored); "
                                     "false for a best-effort live power publisher")
     metrics_period: float = _p(1.0, "s between live metric publications")
+
+
+def tracker_settings(graph_config: str | Path | None = None) -> TrackerSettings:
+    """The live tracker node's settings (``yolo_tracker`` of config/v2i.yaml), so that training and
+    evaluation compute their box series exactly as the node does."""
+    cfg = load_config(TrackerConfig, graph_config or config_path("v2i.yaml"), section="yolo_tracker")
+    return TrackerSettings(weights=cfg.weights, conf=cfg.conf, imgsz=cfg.imgsz, gap_reset_s=cfg.gap_reset)

@@ -1,4 +1,10 @@
-"""Online prediction from a history window with a trained checkpoint (the fusion node's core)."""
+"""Online prediction with a trained checkpoint (the fusion node's core).
+
+The node pushes each synchronized frame as a :class:`beam_predictor.window.FrameInput`
+into ``window``, the same :class:`beam_predictor.window.HistoryWindow` that built the
+training windows, configured from the checkpoint (its input format) and the site
+geometry the checkpoint was trained at (or another one, for a new deployment).
+"""
 from __future__ import annotations
 
 import logging
@@ -9,7 +15,8 @@ import numpy as np
 import torch
 
 from beam_predictor.model import checkpoint
-from beam_predictor.runtime.window import HistoryWindow
+from beam_predictor.physics.site import SiteGeometry, read_site
+from beam_predictor.window import HistoryWindow
 
 log = logging.getLogger(__name__)
 
@@ -31,22 +38,27 @@ def resolve_device(device: str) -> torch.device:
 
 
 class OnlinePredictor:
-    def __init__(self, path: str, device: str = "cpu", top_k: int = 3, gap_ns: int = 1_000_000_000):
+    def __init__(self, path: str, device: str = "cpu", top_k: int = 3, site: str = ""):
+        """``site``: a site file (twin_meta.json or site YAML) overriding the checkpoint's site."""
         self.device = resolve_device(device)
         self.model, self.meta = checkpoint.load(path, device=str(self.device))
         cfg = self.model.cfg
+        self.site: SiteGeometry | None = read_site(site) if site else self.meta.site
+        if cfg.inputs.kinematics and self.site is None:
+            raise checkpoint.CheckpointError(f"{path}: uses kinematics but carries no site geometry; "
+                                             "give the fusion node a site file")
         self.modalities, self.top_k = cfg.fusion.modalities, top_k
         self.history, self.horizon = cfg.task.history, cfg.task.horizon
-        self.window = HistoryWindow(cfg.fusion.modalities, cfg.fusion.feature_dim, cfg.task.history,
-                                    cfg.task.input_len, gap_ns)
-        self.description = f"{path}: {self.meta.backbone_source}; H={self.history}, T={self.horizon}"
+        self.frame_period = cfg.inputs.frame_period_s
+        self.window = HistoryWindow(cfg.window_spec(), self.site if cfg.inputs.kinematics else None)
+        self.description = (f"{path}: {self.meta.backbone_source}; H={self.history}, T={self.horizon}"
+                            + (f"; site {site or 'of the checkpoint'}" if cfg.inputs.kinematics else ""))
         log.info("loaded %s", self.description)
 
     @torch.inference_mode()
     def predict(self) -> Prediction:
         start = time.perf_counter()
-        x = {k: torch.from_numpy(v).to(self.device) for k, v in self.window.arrays().items()}
-        out = self.model(x["feats"], x["missing"], x["pad"], x["box"])
+        out = self.model({k: torch.from_numpy(v).to(self.device) for k, v in self.window.arrays().items()})
         probs = out["beam_logits"][0].softmax(-1)
         top = probs.topk(self.top_k, dim=-1)
         steps = self.horizon + 1

@@ -38,7 +38,7 @@ def evaluate_tracking(scenario: str | Path, tracker: UETracker, split: str = "te
         for f in passes[seq]:
             img = decode_bgr(f.image_jpeg)
             t0 = time.perf_counter()
-            box = tracker.update(img, f.ue_latlon)
+            _, box = tracker.track(f.stamp_ns, img, f.ue_latlon)
             latency.append(1e3 * (time.perf_counter() - t0))
             gt = f.extras.get("ue_bbox", "")
             if gt:

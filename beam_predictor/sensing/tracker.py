@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from beam_predictor.geo import latlon_to_enu
-from beam_predictor.twin.camera import PinholeCamera
+from beam_predictor.physics.camera import PinholeCamera
+from beam_predictor.physics.geo import latlon_to_enu
 
 
 @dataclass
@@ -114,15 +114,21 @@ class UEAssociator:
 
 
 class UETracker:
-    """YOLO + ByteTrack on camera frames, then :class:`UEAssociator` with the projected GPS."""
+    """YOLO + ByteTrack on camera frames, then :class:`UEAssociator` with the projected GPS.
 
-    def __init__(self, weights: str | Path, camera: CameraModel, conf: float = 0.25,
-                 tracker: str = "bytetrack.yaml", imgsz: int = 320):
+    :meth:`track` is the whole per-frame step of the tracker node, and the offline box
+    series (:mod:`beam_predictor.sensing.boxes`) runs the same step over a scenario.
+    """
+
+    def __init__(self, weights: str | Path, camera: CameraModel | None, conf: float = 0.25,
+                 tracker: str = "bytetrack.yaml", imgsz: int = 320, gap_reset_s: float = 1.0):
         from ultralytics import YOLO
         self.model = YOLO(str(weights))
         self.camera, self.conf, self.tracker, self.imgsz = camera, conf, tracker, imgsz
+        self.gap_reset_ns = int(gap_reset_s * 1e9)
         self.associator = UEAssociator()
         self._new_sequence = True
+        self._last_stamp: int | None = None
 
     def reset(self) -> None:
         """Start a new sequence (forget tracks and the association)."""
@@ -140,6 +146,26 @@ class UETracker:
         ids = b.id.numpy() if b.id is not None else -np.ones(len(b))
         return np.column_stack([b.xyxy.numpy(), b.conf.numpy(), ids])
 
-    def update(self, image_bgr: np.ndarray, ue_latlon) -> UEBox:
-        uv = self.camera.project(ue_latlon) if ue_latlon is not None else None
-        return self.associator.update(self.boxes(image_bgr), uv)
+    def track(self, stamp_ns: int, image_bgr: np.ndarray | None,
+              ue_latlon) -> tuple[np.ndarray, UEBox | None]:
+        """One camera frame: every tracked box and the UE's (None when the frame did not decode).
+
+        A stamp more than ``gap_reset_s`` away from the previous frame's starts a new sequence.
+        """
+        if self._last_stamp is not None and abs(stamp_ns - self._last_stamp) > self.gap_reset_ns:
+            self.reset()
+        self._last_stamp = stamp_ns
+        if image_bgr is None:
+            return np.zeros((0, 6)), None
+        boxes = self.boxes(image_bgr)
+        ok = ue_latlon is not None and np.isfinite(np.asarray(ue_latlon, float)).all()
+        uv = self.camera.project(ue_latlon) if ok and self.camera is not None else None
+        return boxes, self.associator.update(boxes, uv)
+
+
+def normalised_box(ue: UEBox | None, width: int, height: int) -> tuple[float, ...] | None:
+    """The UE box over the image size (u0, v0, u1, v1), or None when the UE is lost or unknown."""
+    if ue is None or ue.lost:
+        return None
+    u0, v0, u1, v1 = ue.xyxy()
+    return (float(u0 / width), float(v0 / height), float(u1 / width), float(v1 / height))

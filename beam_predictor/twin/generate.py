@@ -21,7 +21,8 @@ Columns written beside the DeepSense ones (all per frame):
 ===================  =====================================================================
 
 ``twin_meta.json`` holds the config, the sensor extrinsics and intrinsics, the beam
-codebook angles and the PASS codebook (also ``unit1/pass_data/pass_codebook.npy``);
+codebook angles, the site geometry (``site``: what a real base station knows of its own
+pose, :mod:`beam_predictor.physics.site`) and the PASS codebook (also ``unit1/pass_data/pass_codebook.npy``);
 ``splits.csv`` lists each pass's split.
 """
 from __future__ import annotations
@@ -40,9 +41,12 @@ from beam_predictor.atomic import partial_dir, replace_dir
 from beam_predictor.config import to_mapping
 from beam_predictor.deepsense.frame import Frame, best_beam
 from beam_predictor.deepsense.writer import ScenarioWriter
-from beam_predictor.geo import enu_to_latlon
+from beam_predictor.physics.geo import enu_to_latlon
 from beam_predictor.twin import camera as cam_mod
-from beam_predictor.twin import channel, lidar, pinching, radar
+from beam_predictor.physics import array
+from beam_predictor.physics import pinching
+from beam_predictor.physics.site import SiteGeometry
+from beam_predictor.twin import lidar, radar
 from beam_predictor.twin.config import TwinConfig
 from beam_predictor.twin.traffic import PassPlan, plan_pass
 
@@ -79,12 +83,12 @@ class TwinGenerator:
         self.cam_rays = self.cam.pixel_rays()
         self.lidar_origin = bs + np.asarray(cfg.lidar.offset)
         self.lidar_dirs = lidar.scan_directions(cfg.lidar)
-        ideal = channel.codebook(contract.codebook_angles_rad(cfg.array.num_beams, cfg.array.fov_deg),
-                                 cfg.array.num_antennas)
+        ideal = array.codebook(array.codebook_angles_rad(cfg.array.num_beams, cfg.array.fov_deg),
+                               cfg.array.num_antennas)
         # the hardware's errors are fixed for the array: drawn once from the scenario seed
-        self.weights = channel.impaired(ideal, cfg.array.phase_error_deg, cfg.array.gain_error_db,
-                                        np.random.default_rng([cfg.seed, 0, 4]))
-        self.freqs = channel.subcarriers(cfg.array.bandwidth_hz, cfg.array.num_subcarriers)
+        self.weights = array.impaired(ideal, cfg.array.phase_error_deg, cfg.array.gain_error_db,
+                                      np.random.default_rng([cfg.seed, 0, 4]))
+        self.freqs = array.subcarriers(cfg.array.bandwidth_hz, cfg.array.num_subcarriers)
         self.pass_book = pinching.build_codebook(cfg.pinching, cfg.array.frequency_hz)
         self.pa_xyz = pinching.pa_world(self.pass_book, cfg.pinching).reshape(-1, 3)
         self.timing: dict[str, float] = defaultdict(float)
@@ -141,9 +145,9 @@ class TwinGenerator:
             t0 = self._tick("place", t0)
 
             paths = self.scene.trace_comms(ue_ant, seed=first_index + k)
-            H = channel.frequency_response(paths.a, paths.tau, paths.ux, cfg.array.num_antennas, self.freqs)
-            power = channel.beam_power(H, self.weights, cfg.array.tx_power_scale, cfg.array.noise_power,
-                                       rng).astype(np.float32)
+            H = array.frequency_response(paths.a, paths.tau, paths.ux, cfg.array.num_antennas, self.freqs)
+            power = array.beam_power(H, self.weights, cfg.array.tx_power_scale, cfg.array.noise_power,
+                                     rng).astype(np.float32)
             t0 = self._tick("comms", t0)
 
             rp = self.scene.trace_radar(seed=first_index + k)
@@ -217,8 +221,18 @@ class TwinGenerator:
             "beam_angles_deg": np.degrees(contract.codebook_angles_rad(cfg.array.num_beams,
                                                                        cfg.array.fov_deg)).tolist(),
             "pass_codebook_m": self.pass_book.tolist(),
+            "site": twin_site(cfg).to_dict(),
             "yolo_classes": {"0": "car", "1": "truck"},
         }
+
+
+def twin_site(cfg: TwinConfig) -> SiteGeometry:
+    """The twin's site: the array is the GPS origin and faces +y, which is north."""
+    return SiteGeometry(bs_latlon=(cfg.gps.origin_lat, cfg.gps.origin_lon), heading_deg=0.0,
+                        array_height_m=float(cfg.array.position[2]),
+                        ue_antenna_height_m=cfg.traffic.ue_antenna_height,
+                        num_antennas=cfg.array.num_antennas, num_beams=cfg.array.num_beams,
+                        fov_deg=cfg.array.fov_deg)
 
 
 _WORKER: TwinGenerator | None = None

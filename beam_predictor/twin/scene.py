@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from beam_predictor.twin.channel import direction_cosine_x
+from beam_predictor.physics.array import direction_cosine_x
 from beam_predictor.twin.config import TwinConfig
 
 SCENE_NAME = "simple_street_canyon_with_cars"

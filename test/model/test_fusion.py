@@ -30,12 +30,3 @@ def test_step_with_nothing_present_is_zero_and_flagged():
     out, empty = fusion(torch.randn(1, 3, 3, 8), missing)
     assert empty.tolist() == [[False, True, False]]
     assert torch.all(out[0, 1] == 0) and torch.isfinite(out).all()
-
-
-def test_modality_dropout_keeps_one_modality_and_is_off_in_eval():
-    fusion = make(modality_dropout=0.9).train()
-    missing = torch.zeros(500, 4, 3, dtype=torch.bool)
-    dropped = fusion.drop_modalities(missing)
-    assert dropped.any() and not dropped.all(dim=2).any()
-    assert torch.equal(dropped[:, 0], dropped[:, 3])          # whole-window silence
-    assert torch.equal(fusion.eval().drop_modalities(missing), missing)

@@ -26,12 +26,13 @@ def test_dba_by_hand():
     # errors of the best of the top-K: sample 1 top-1 off by 1, top-2 exact; sample 2 off by 3
     scores = np.stack([one_hot_scores([4, 5, 0]), one_hot_scores([0, 1, 2])])
     target = np.array([5, 3])
-    # K=1, Delta=2: 1 - mean(min(1/2, 1), min(3/2, 1)) = 1 - (0.5 + 1) / 2
+    # eq. 24: the mean of Y_1..Y_K; Y_k = 1 - mean over samples of the best error among the top k.
+    # Delta=2: Y_1 = 1 - (min(1/2, 1) + min(3/2, 1)) / 2 = 0.25;
+    #          Y_2: sample 1 exact (0), sample 2 best |1-3|/2 = 1 -> 1 - 0.5 = 0.5
     assert dba_score(scores, target, k=1, delta=2) == pytest.approx(0.25)
-    # K=2, Delta=2: sample 1 exact (0), sample 2 best |1-3|/2 = 1 -> 1 - 0.5
-    assert dba_score(scores, target, k=2, delta=2) == pytest.approx(0.5)
-    # K=3, Delta=1: sample 2 best |2-3| = 1 -> 1 - (0 + 1)/2
-    assert dba_score(scores, target, k=3, delta=1) == pytest.approx(0.5)
+    assert dba_score(scores, target, k=2, delta=2) == pytest.approx((0.25 + 0.5) / 2)       # 0.375
+    # Delta=1: Y_1 = 1 - (1 + 1)/2 = 0; Y_2 = 1 - (0 + 1)/2 = 0.5; Y_3: sample 2 best |2-3| = 1 -> 0.5
+    assert dba_score(scores, target, k=3, delta=1) == pytest.approx((0.0 + 0.5 + 0.5) / 3)
 
 
 def test_power_loss_by_hand_and_nan_rows_dropped():

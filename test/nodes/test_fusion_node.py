@@ -5,7 +5,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Point32, PolygonStamped
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import Image, NavSatFix
 from std_msgs.msg import Header
 from trajectory_msgs.msg import JointTrajectory
 
@@ -14,7 +14,8 @@ from beam_predictor.model import checkpoint
 from beam_predictor.model.predictor import BeamPredictor
 from beam_predictor.nodes.common import feature_msg, stamp_ns
 from beam_predictor.nodes.fusion_node import FusionNode
-from model_helpers import tiny_config
+from beam_predictor.physics.geo import enu_to_latlon
+from model_helpers import SITE, tiny_config
 from ros_helpers import overrides, spin_for, spin_until
 
 H = 3
@@ -27,7 +28,7 @@ def ckpt(tmp_path_factory):
                       pa={"patch_len": 2, "stride": 1})
     path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
     checkpoint.save(path, BeamPredictor(cfg, num_codewords=4).eval(),
-                    checkpoint.CheckpointMeta(pa_codebook=np.linspace(0, 3, 8).reshape(4, 2)))
+                    checkpoint.CheckpointMeta(pa_codebook=np.linspace(0, 3, 8).reshape(4, 2), site=SITE))
     return str(path)
 
 
@@ -37,11 +38,12 @@ class Feeder(Node):
         reliable = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
         self.pubs = {m: self.create_publisher(Image, contract.feature_topic(m).name, reliable) for m in MODS}
         self.box = self.create_publisher(PolygonStamped, contract.UE_BOX.name, reliable)
+        self.fix = self.create_publisher(NavSatFix, contract.UE_GPS.name, reliable)
         self.commands, self.diagnostics = [], []
         self.create_subscription(JointTrajectory, contract.BEAM_COMMAND.name, self.commands.append, 50)
         self.create_subscription(DiagnosticArray, contract.DIAGNOSTICS.name, self.diagnostics.append, 50)
 
-    def frame(self, k: int, skip=()) -> int:
+    def frame(self, k: int, skip=(), east=None) -> int:
         t = 1_000_000_000 + k * 100_000_000
         header = Header(frame_id="x")
         header.stamp.sec, header.stamp.nanosec = divmod(t, 1_000_000_000)
@@ -51,6 +53,9 @@ class Feeder(Node):
         box = PolygonStamped(header=header)
         box.polygon.points = [Point32(x=0.1, y=0.2), Point32(x=0.3, y=0.4)]
         self.box.publish(box)
+        if "fix" not in skip:                  # the UE drives east at 10 m/s, 12 m in front of the array
+            lat, lon = enu_to_latlon(-5.0 + k if east is None else east, 12.0, SITE.bs_latlon)
+            self.fix.publish(NavSatFix(header=header, latitude=float(lat), longitude=float(lon)))
         return t
 
     def command_stamps(self):
@@ -66,10 +71,10 @@ def start(ros, ckpt, **params):
     return fusion, feeder
 
 
-def feed(ros, feeder, frames, skip=(), wait=0.4):
+def feed(ros, feeder, frames, skip=(), wait=0.4, east=None):
     stamps = []
     for k in frames:
-        stamps.append(feeder.frame(k, skip))
+        stamps.append(feeder.frame(k, skip, east))
         spin_for(ros, wait)
     return stamps
 
@@ -95,6 +100,22 @@ def test_silent_modality_degrades_instead_of_stalling(ros, ckpt):
     assert feeder.command_stamps() == stamps[H - 1:]
     spin_until(ros, lambda: any(kv.key == "missing_gps" and kv.value == "5" for d in feeder.diagnostics
                                 for s in d.status for kv in s.values), 3.0)
+
+
+def diagnostic(feeder, key):
+    values = [kv.value for d in feeder.diagnostics for s in d.status for kv in s.values if kv.key == key]
+    return values[-1] if values else None
+
+
+def test_silent_or_jumping_gps_degrades_and_is_counted(ros, ckpt):
+    _, feeder = start(ros, ckpt)
+    stamps = feed(ros, feeder, range(4)) + feed(ros, feeder, [4, 5], skip=("fix",))
+    stamps += feed(ros, feeder, [6], east=400.0)                  # a fix 400 m off the track
+    stamps += feed(ros, feeder, [7])
+    spin_until(ros, lambda: len(feeder.commands) >= 8 - (H - 1), 3.0)
+    assert feeder.command_stamps() == stamps[H - 1:]
+    spin_until(ros, lambda: diagnostic(feeder, "gps_jumps_rejected") == "1"
+               and diagnostic(feeder, "missing_fix") == "2", 3.0)
 
 
 def test_out_of_order_frame_is_dropped_without_harm(ros, ckpt):

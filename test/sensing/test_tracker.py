@@ -1,9 +1,9 @@
 """UE association: GPS projection picks the UE's track, keeps it, and reports lost honestly."""
 import numpy as np
 
-from beam_predictor.geo import enu_to_latlon
+from beam_predictor.physics.geo import enu_to_latlon
 from beam_predictor.sensing.tracker import CameraModel, UEAssociator, iou
-from beam_predictor.twin.camera import PinholeCamera
+from beam_predictor.physics.camera import PinholeCamera
 
 
 def test_iou_by_hand():

@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 
 from beam_predictor import contract
-from beam_predictor.geo import latlon_to_enu
-from beam_predictor.twin import pinching, radar
+from beam_predictor.physics.geo import latlon_to_enu
+from beam_predictor.physics import pinching
+from beam_predictor.twin import radar
 from beam_predictor.twin.generate import TwinGenerator
 
 from twin_helpers import render, twin_config, ue_antenna

@@ -1,7 +1,7 @@
 """Local metres <-> latitude/longitude."""
 import numpy as np
 
-from beam_predictor.geo import enu_to_latlon, latlon_to_enu
+from beam_predictor.physics.geo import enu_to_latlon, latlon_to_enu
 
 ORIGIN = (33.4207, -111.9289)
 

@@ -1,4 +1,7 @@
-"""64-beam received power of a half-wavelength ULA from ray-traced paths (pure numpy).
+"""The base station's phased array: codebook, ULA synthesis and 64-beam received power (pure numpy).
+
+Unit 1 of DeepSense 6G (and of the twin) is a 16-element half-wavelength ULA at 60 GHz
+with a 64-beam codebook whose steering angles are evenly spread over +-45 deg.
 
 The ray tracer gives, for every propagation path l from the base station to the UE, a
 complex gain a_l (single-element pattern included), a delay tau_l and the departure
@@ -11,7 +14,22 @@ over subcarriers of |sqrt(P) w_b^H H_f + n|^2 with complex Gaussian noise n.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+# --- DeepSense 6G unit 1: 16-element ULA, 64 beams over 90 deg, 60 GHz ---
+NUM_BEAMS = 64
+NUM_ANTENNAS = 16
+CARRIER_HZ = 60e9
+CODEBOOK_FOV_DEG = 90.0
+
+
+def codebook_angles_rad(num_beams: int = NUM_BEAMS, fov_deg: float = CODEBOOK_FOV_DEG) -> list[float]:
+    """Steering angle of each beam (0-based index), evenly spread over the field of view."""
+    half = math.radians(fov_deg) / 2.0
+    step = 2.0 * half / (num_beams - 1)
+    return [-half + i * step for i in range(num_beams)]
 
 
 def element_positions(num_antennas: int) -> np.ndarray:
@@ -66,3 +84,9 @@ def beam_power(H: np.ndarray, weights: np.ndarray, power_scale: float, noise_pow
     if rng is not None and noise_power > 0:
         y = y + np.sqrt(noise_power / 2) * (rng.standard_normal(y.shape) + 1j * rng.standard_normal(y.shape))
     return np.mean(np.abs(y) ** 2, axis=0)
+
+
+def pattern_gain(ux: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """(..., B) array gain |w_b^H v(u)|^2 of every beam toward direction cosines ``ux``."""
+    a = steering(ux, weights.shape[-1])
+    return np.abs(a @ weights.conj().T) ** 2

@@ -1,0 +1,93 @@
+"""The UE box series of a scenario, from the same detector + tracker step the live node runs.
+
+Training and evaluation must see the boxes the live graph sees, not the twin's
+ground-truth boxes.  :func:`track_scenario` streams a scenario's camera frames and GPS
+fixes, in order, through :meth:`beam_predictor.sensing.tracker.UETracker.track` (the
+tracker node's whole per-frame step: the gap rule, YOLO + ByteTrack, the GPS-guided UE
+association), and keeps each frame's UE box normalised by the image size.
+
+The result is cached like the feature cache:
+``<cache>/boxes-<scenario key>-<hash of weights, camera model and tracker settings>.npz``,
+so new detector weights or tracker settings recompute it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from beam_predictor.deepsense.reader import ReaderConfig, ScenarioReader
+from beam_predictor.sensing.dataset import scenario_key
+
+
+@dataclass
+class BoxSeries:
+    index: np.ndarray        # (F,) frame index
+    box: np.ndarray          # (F, 4) float32 u0, v0, u1, v1 over the image size; zeros where not visible
+    visible: np.ndarray      # (F,) bool: the tracker reported the UE
+    version: str             # hash of the detector weights, camera model and settings
+
+
+@dataclass(frozen=True)
+class TrackerSettings:
+    """What decides the boxes: the tracker node's parameters (runtime.config.TrackerConfig)."""
+
+    weights: str
+    conf: float = 0.25
+    imgsz: int = 320
+    gap_reset_s: float = 1.0
+
+
+def _version(settings: TrackerSettings, camera_meta: Path | None) -> str:
+    h = hashlib.sha256(Path(settings.weights).read_bytes())
+    camera = json.loads(camera_meta.read_text()).get("camera") if camera_meta is not None else None
+    h.update(json.dumps({"conf": settings.conf, "imgsz": settings.imgsz, "gap": settings.gap_reset_s,
+                         "camera": camera}, sort_keys=True).encode())
+    return h.hexdigest()[:12]
+
+
+def track_scenario(scenario: str | Path, settings: TrackerSettings, cache_dir: str | Path | None = None,
+                   progress: bool = True) -> BoxSeries:
+    """Every frame's UE box as the live tracker reports it (cached)."""
+    import cv2
+
+    from beam_predictor.sensing.detector import setup_offline
+    from beam_predictor.sensing.tracker import CameraModel, UETracker, normalised_box
+    scenario = Path(scenario)
+    if not Path(settings.weights).is_file():
+        raise FileNotFoundError(f"{settings.weights}: no detector weights (build them with `make detector`)")
+    meta = scenario / "twin_meta.json"
+    camera_meta = meta if meta.is_file() and "camera" in json.loads(meta.read_text()) else None
+    version = _version(settings, camera_meta)
+    cache = None
+    if cache_dir is not None:
+        cache = Path(cache_dir) / f"boxes-{scenario_key(scenario)}-{version}.npz"
+        if cache.is_file():
+            z = np.load(cache)
+            return BoxSeries(z["index"], z["box"], z["visible"], version)
+    setup_offline("build")
+    camera = CameraModel.from_twin_meta(camera_meta) if camera_meta is not None else None
+    tracker = UETracker(settings.weights, camera, conf=settings.conf, imgsz=settings.imgsz,
+                        gap_reset_s=settings.gap_reset_s)
+    reader = ScenarioReader(scenario, ReaderConfig(modalities=("camera", "gps")))
+    index, boxes, visible = [], [], []
+    for f in tqdm(reader, total=len(reader), desc=f"track {scenario.name}", disable=not progress):
+        image = None
+        if f.image_jpeg is not None:
+            image = cv2.imdecode(np.frombuffer(f.image_jpeg, np.uint8), cv2.IMREAD_COLOR)
+        _, ue = tracker.track(f.stamp_ns, image, f.ue_latlon)
+        corners = normalised_box(ue, image.shape[1], image.shape[0]) if image is not None else None
+        index.append(f.index)
+        visible.append(corners is not None)
+        boxes.append(corners if corners is not None else (0.0, 0.0, 0.0, 0.0))
+    out = BoxSeries(np.array(index), np.array(boxes, np.float32).reshape(-1, 4), np.array(visible), version)
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(".tmp.npz")
+        np.savez(tmp, index=out.index, box=out.box, visible=out.visible)
+        tmp.replace(cache)
+    return out
