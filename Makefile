@@ -81,6 +81,7 @@ $(SAMPLE_BAG)/metadata.yaml: $(SAMPLE_SCENARIO)/scenario.csv config/convert.yaml
 demo: setup $(SAMPLE_BAG)/metadata.yaml
 	$(CLI) inventory $(SAMPLE_BAG)
 	$(CLI) launch --bag $(SAMPLE_BAG) --rate 1.0
+	$(CLI) evaluate --data $(SAMPLE_SCENARIO) --split all --closed-loop reports/closed_loop
 
 $(BENCH_DATASET)/scenario.csv: config/twin.yaml | $(STAMP)
 	$(CLI) twin --config config/twin.yaml --out $(BENCH_DATASET) --overwrite --workers $(TWIN_WORKERS)

@@ -263,8 +263,8 @@ def _compare_online(model, w, report: Path) -> int:
     offline = topk_hits(scores, w.beam[rows, 0], 1)
     live = np.array([online[s]["hit"] == "True" for s in w.stamp[rows]])
     differ = int((scores.argmax(-1) != np.array([int(online[s]["applied"]) for s in w.stamp[rows]])).sum())
-    print(f"on the {int(rows.sum())} frames the live graph commanded (of {len(online)}; offset 0, "
-          "the applied beam):")
+    print(f"on the {int(rows.sum())} frames the live graph commanded (of {len(online)}: the last T frames of "
+          "a pass have no offline window, their future is not in the data); offset 0, the applied beam:")
     print(f"  offline Top-1 {100 * offline.mean():.1f} % (beam-predictor evaluate, same checkpoint)")
     print(f"  online  Top-1 {100 * live.mean():.1f} % (closed loop, {report})")
     print(f"  the applied beam differs from the offline top-1 on {differ} of them")

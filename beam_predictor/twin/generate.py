@@ -85,9 +85,9 @@ class TwinGenerator:
         self.lidar_dirs = lidar.scan_directions(cfg.lidar)
         ideal = array.codebook(array.codebook_angles_rad(cfg.array.num_beams, cfg.array.fov_deg),
                                cfg.array.num_antennas)
-        # the hardware's errors are fixed for the array: drawn once from the scenario seed
+        # the hardware's errors are fixed for the array: the same in every scenario of this site
         self.weights = array.impaired(ideal, cfg.array.phase_error_deg, cfg.array.gain_error_db,
-                                      np.random.default_rng([cfg.seed, 0, 4]))
+                                      np.random.default_rng([cfg.array.impairment_seed, 0, 4]))
         self.freqs = array.subcarriers(cfg.array.bandwidth_hz, cfg.array.num_subcarriers)
         self.pass_book = pinching.build_codebook(cfg.pinching, cfg.array.frequency_hz)
         self.pa_xyz = pinching.pa_world(self.pass_book, cfg.pinching).reshape(-1, 3)
