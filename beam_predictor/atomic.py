@@ -1,4 +1,4 @@
-"""Write a folder atomically: build it under a hidden sibling, rename it into place on success.
+"""Write a folder or a cache file atomically: build it beside the target, rename it into place.
 
 A run that fails cleans its temporary folder up; one that is killed cannot, so every
 new run first removes the leftovers of earlier runs for the same target whose process
@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+
+import numpy as np
 
 
 def _alive(pid: int) -> bool:
@@ -41,3 +43,12 @@ def replace_dir(src: Path, target: str | Path) -> None:
     if target.exists():
         shutil.rmtree(target)
     os.replace(src, target)
+
+
+def write_npz(path: str | Path, **arrays) -> None:
+    """``np.savez`` to ``path`` through a temporary sibling, so a reader never sees half a cache file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
+    np.savez(tmp, **arrays)
+    tmp.replace(path)

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from beam_predictor.atomic import write_npz
 from beam_predictor.deepsense.reader import ReaderConfig, ScenarioReader
 from beam_predictor.model.config import ModelConfig
 from beam_predictor.model.eval_labels import frame_category
@@ -105,10 +106,7 @@ def _labels(scenario: Path, meta: dict, site: SiteGeometry, cache_dir: Path | No
            "latlon": np.stack(rows["latlon"]).astype(np.float64), "pa_gain_db": pa,
            "category": np.array(rows["category"], np.int8)}
     if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp.npz")
-        np.savez(tmp, **out)
-        tmp.replace(cache)
+        write_npz(cache, **out)
     return out
 
 

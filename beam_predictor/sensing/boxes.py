@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from beam_predictor.atomic import write_npz
 from beam_predictor.deepsense.reader import ReaderConfig, ScenarioReader
 from beam_predictor.sensing.dataset import scenario_key
 
@@ -86,8 +87,5 @@ def track_scenario(scenario: str | Path, settings: TrackerSettings, cache_dir: s
         boxes.append(corners if corners is not None else (0.0, 0.0, 0.0, 0.0))
     out = BoxSeries(np.array(index), np.array(boxes, np.float32).reshape(-1, 4), np.array(visible), version)
     if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp.npz")
-        np.savez(tmp, index=out.index, box=out.box, visible=out.visible)
-        tmp.replace(cache)
+        write_npz(cache, index=out.index, box=out.box, visible=out.visible)
     return out

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from beam_predictor.atomic import write_npz
 from beam_predictor.deepsense.reader import ReaderConfig, ScenarioReader
 from beam_predictor.sensing.config import SensingConfig
 from beam_predictor.sensing.preprocess import GpsScaler, Prepared, prep_image, prep_lidar, prep_radar
@@ -94,12 +95,9 @@ def prepare(scenario: str | Path, cfg: SensingConfig, modalities=("image", "rada
     out = PreparedSet(index=np.array(meta["index"]), seq=np.array(meta["seq"]), split=split,
                       beam=np.array(meta["beam"]), inputs=inputs, missing=missing, gps_scaler=scaler)
     if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp.npz")
-        np.savez(tmp, index=out.index, seq=out.seq, split=out.split, beam=out.beam,
-                 gps_scaler=json.dumps(scaler.to_dict() if scaler else None),
-                 **{f"in_{k}": v for k, v in inputs.items()}, **{f"miss_{k}": v for k, v in missing.items()})
-        tmp.replace(cache)
+        write_npz(cache, index=out.index, seq=out.seq, split=out.split, beam=out.beam,
+                  gps_scaler=json.dumps(scaler.to_dict() if scaler else None),
+                  **{f"in_{k}": v for k, v in inputs.items()}, **{f"miss_{k}": v for k, v in missing.items()})
     return out
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from beam_predictor.atomic import write_npz
 from beam_predictor.config import from_mapping
 from beam_predictor.sensing.config import SensingConfig
 from beam_predictor.sensing.dataset import PreparedSet, scenario_key
@@ -86,8 +87,5 @@ def encode(data: PreparedSet | Callable[[], PreparedSet], modality: str, checkpo
     feats = ModalityFeatures(data.index.copy(), np.concatenate(out).astype(np.float32), missing.copy(),
                              version)
     if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp.npz")
-        np.savez(tmp, index=feats.index, features=feats.features, missing=feats.missing)
-        tmp.replace(cache)
+        write_npz(cache, index=feats.index, features=feats.features, missing=feats.missing)
     return feats

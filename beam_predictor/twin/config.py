@@ -29,8 +29,8 @@ class ArrayConfig:
     noise_power: float = 1.0e-4        # per-subcarrier measurement noise (same units)
     phase_error_deg: float = 25.0      # static per-element phase error of the phased array (1 sigma)
     gain_error_db: float = 1.5         # static per-element gain error (1 sigma)
-    impairment_seed: int = 0           # the errors are the hardware's: the same draw in every scenario of
-                                       # the site, whatever its traffic seed
+    # the errors are the hardware's: the same draw in every scenario of the site, whatever its seed
+    impairment_seed: int = 0
     max_depth: int = 2
     samples_per_src: int = 10000
     element_pattern: str = "tr38901"   # Sionna pattern of each array element ("iso" for tests)
