@@ -125,9 +125,9 @@ def _pct(g: dict, key: str) -> str:
 
 def _print(groups: list[dict], latency, degradation, wall: float, out: Path) -> None:
     print("\n| model | task | seeds | Top-1 | Top-3 | Top-5 | DBA K=3 Δ=1 | power loss mean (dB) | "
-          "Top-1 LoS in FOV | LoS outside FOV | NLoS | PA Top-1 | PA loss vs oracle (dB) | "
-          "trainable params | train s |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "Top-1 LoS in FOV | LoS outside FOV | NLoS | Top-1 where the best beam leads by ≥ 1 dB | "
+          "PA Top-1 | PA loss vs oracle (dB) | trainable params | train s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for g in groups:
         pa = (f"{100 * g['pa_top1']:.1f} % | {g['pa_loss_pred_db']:.1f} (fixed {g['pa_loss_fixed_db']:.1f})"
               if "pa_top1" in g else "– | –")
@@ -137,9 +137,13 @@ def _print(groups: list[dict], latency, degradation, wall: float, out: Path) -> 
         spread = f" ± {g['power_loss_mean_db_std']:.2f}" if g["seeds"] > 1 else ""
         print(f"| {g['model']} | {g['task']} | {g['seeds']} | {_pct(g, 'top1')} | {_pct(g, 'top3')} | "
               f"{_pct(g, 'top5')} | {g['dba_k3_d1']:.3f} | {loss:.2f}{spread} | {_pct(g, 'los_in_top1')} | "
-              f"{_pct(g, 'los_out_top1')} | {_pct(g, 'nlos_top1')} | {pa} | {params} | {train_s} |")
-    counts = {k: int(groups[0].get(f"{k}_targets", 0)) for k in ("los_in", "los_out", "nlos")}
-    print(f"\ntarget frames (future offsets) per category in the first task: {counts}")
+              f"{_pct(g, 'los_out_top1')} | {_pct(g, 'nlos_top1')} | {_pct(g, 'decisive_top1')} | {pa} | "
+              f"{params} | {train_s} |")
+    g = groups[0]
+    counts = {k: int(g.get(f"{k}_targets", 0)) for k in ("los_in", "los_out", "nlos")}
+    print(f"\ntarget frames (future offsets) per category in the first task: {counts}; best beam within "
+          f"0.5 dB of the second: {100 * g['tie_share']:.1f} %; ahead by >= 1 dB: "
+          f"{100 * g['decisive_share']:.1f} %")
     if latency:
         print("\n| model | batch-1 p50 (ms) | p99 (ms) | trainable / total params |")
         print("|---|---|---|---|")

@@ -2,7 +2,9 @@
 
 Metrics are over the future offsets 1..T (``now_*``: offset 0), and again per target
 category (:mod:`beam_predictor.model.eval_labels`): ``los_in_*`` (LoS inside the
-codebook's field of view), ``los_out_*`` (LoS outside it), ``nlos_*``.
+codebook's field of view), ``los_out_*`` (LoS outside it), ``nlos_*``.  How well defined
+the labels are: ``tie_share`` (targets whose best beam leads the second by < 0.5 dB) and
+``decisive_top1`` (Top-1 over the targets where it leads by >= 1 dB).
 
 Files: ``summary.csv`` (one row per model, task and seed), ``per_step.csv`` (Top-K at every
 offset), ``dba.csv`` (DBA for K = 1..3 and Delta = 1, 2), ``history.csv`` (training
@@ -34,6 +36,8 @@ class RunResult:
 
 
 CATEGORY_KEYS = {"los_in": LOS_IN_FOV, "los_out": LOS_OUT_FOV, "nlos": NLOS}
+TIE_DB = 0.5          # a target whose best beam leads the second by less than this is a near-tie
+DECISIVE_DB = 1.0     # ... and by at least this, a well-defined label (``decisive_top1``)
 
 
 def score_metrics(scores: np.ndarray, w: Windows) -> tuple[dict, np.ndarray]:
@@ -42,6 +46,15 @@ def score_metrics(scores: np.ndarray, w: Windows) -> tuple[dict, np.ndarray]:
     now = beam_metrics(scores, w.beam, w.power, steps=[0])
     metrics.update({"now_top1": now["top1"], "now_top3": now["top3"], "windows": len(w)})
     s, b, p, c = scores[:, 1:], w.beam[:, 1:], w.power[:, 1:], w.category[:, 1:]
+    # how well defined the label is: the best beam's margin over the second best
+    top2 = np.sort(p, axis=-1)[..., -2:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        margin = 10 * np.log10(top2[..., 1] / top2[..., 0])
+    decisive = margin >= DECISIVE_DB
+    metrics["tie_share"] = float((margin < TIE_DB).mean())
+    metrics["decisive_share"] = float(decisive.mean())
+    if decisive.any():
+        metrics["decisive_top1"] = float(topk_hits(s[decisive], b[decisive], 1).mean())
     for key, cat in CATEGORY_KEYS.items():
         rows = c == cat
         metrics[f"{key}_targets"] = int(rows.sum())
