@@ -29,7 +29,8 @@ TWIN_WORKERS    ?= 1
 SHARED_DATA     ?= ../shared/data
 
 .PHONY: help setup test demo dataset bench-convert bench-sensing pretrain detector twin-pictures twin-stats \
-	twin-realism model bench-model bench-data-ratio ablate-modalities ablate-unfrozen bench-budget bench-ros clean
+	twin-realism model bench-model bench-data-ratio ablate-modalities ablate-unfrozen bench-budget bench-ros clean \
+	twin-ceiling
 
 help:
 	@echo "make demo   - set up, build the sample scenario and bag, and run the main job"
@@ -44,6 +45,7 @@ help:
 	@echo "make model - retrain the shipped predictor models/m2beamllm.pt (config/model.yaml)"
 	@echo "make bench-model - every model x (standard, few-shot) on the benchmark test passes, one table"
 	@echo "make bench-data-ratio / ablate-modalities / ablate-unfrozen / bench-budget - few-shot, ablations"
+	@echo "make twin-ceiling - privileged references: how far the direct-path geometry can go on the twin"
 	@echo "make bench-ros - live graph: end-to-end latency at 1x and the highest replay rate without drops"
 
 setup: $(STAMP)
@@ -126,6 +128,10 @@ ablate-modalities: $(BENCH_DATASET)/scenario.csv
 
 ablate-unfrozen: $(BENCH_DATASET)/scenario.csv
 	$(PY) scripts/bench_model.py --suite config/bench/unfrozen.yaml --report reports/ablate_unfrozen
+
+# Privileged references (the twin's own array, the true UE direction): how far the direct path can go.
+twin-ceiling: $(BENCH_DATASET)/scenario.csv
+	$(PY) scripts/twin_ceiling.py --data $(BENCH_DATASET)
 
 bench-budget: $(BENCH_DATASET)/scenario.csv
 	$(PY) scripts/bench_model.py --suite config/bench/budget.yaml --report reports/bench_budget
