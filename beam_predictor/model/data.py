@@ -13,6 +13,7 @@ train/val/test passes never mix.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,8 +79,10 @@ def scenario_site(scenario: Path) -> SiteGeometry:
 
 def _labels(scenario: Path, meta: dict, site: SiteGeometry, cache_dir: Path | None,
             progress: bool) -> dict[str, np.ndarray]:
-    """Stamps, GPS fixes, power, PASS gains and categories of every frame (cached by the CSV's content)."""
-    cache = None if cache_dir is None else cache_dir / f"labels-v2-{scenario_key(scenario)}.npz"
+    """Stamps, GPS fixes, power, PASS gains and categories of every frame (cached by the CSV's content
+    and the site, which decides the categories)."""
+    site_key = hashlib.sha256(json.dumps(site.to_dict(), sort_keys=True).encode()).hexdigest()[:8]
+    cache = None if cache_dir is None else cache_dir / f"labels-{scenario_key(scenario)}-{site_key}.npz"
     if cache is not None and cache.is_file():
         z = np.load(cache)
         return {k: z[k] for k in z.files}

@@ -2,8 +2,9 @@
 (eq. 20) + lambda * InfoNCE alignment (eqs. 21-22) + the PA codeword cross-entropy.
 
 Seeded.  The geometric prior is fitted alone to the training labels first
-(:meth:`GeometricPrior.fit`: the angle -> beam calibration), then trains with everything
-else at its own learning rate.  The kept epoch is the one with the best validation Top-1 over the future
+(:meth:`GeometricPrior.fit`: the angle -> beam calibration), the reflector's distance
+next (:meth:`Reflection.calibrate`); both then train with everything else at their own
+learning rate.  The kept epoch is the one with the best validation Top-1 over the future
 offsets (ties: the lower validation loss): the validation loss bottoms out while Top-1 is
 still rising.  With a prior, the fitted prior before any network step competes as epoch 0.
 """
