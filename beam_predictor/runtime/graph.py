@@ -32,6 +32,8 @@ LAUNCH_ARGUMENTS: dict[str, tuple[str, str]] = {
     "device": ("cpu", "torch device of the encoders and the fusion node: cpu or cuda[:n]"),
     "checkpoint": ("models/m2beamllm.pt", "predictor checkpoint for the fusion node"),
     "rviz": ("false", "start RViz with config/v2i.rviz"),
+    "static_tf": ("true", "start the tf2_ros static transforms of the sensor frames (false where tf2_ros "
+                          "is not installed)"),
     "namespace": ("", "namespace of every node"),
 }
 
@@ -122,7 +124,7 @@ def build_graph(args: dict[str, str] | None = None, config_file: str | Path | No
                               checkpoint=a["checkpoint"], device=a["device"]), lifecycle=True))
     nodes.append(spec("beamformer", "beamformer", "beamformer_node",
                       _params(BeamformerConfig, doc.get("beamformer"), f"{path}:beamformer")))
-    for child, xyzrpy in (doc.get("static_transforms") or {}).items():
+    for child, xyzrpy in (doc.get("static_transforms") or {}).items() if _truthy(a["static_tf"]) else ():
         x, y, z, roll, pitch, yaw = (str(v) for v in xyzrpy)
         nodes.append(NodeSpec(f"tf_{child}", "static_transform_publisher", package="tf2_ros",
                               arguments=("--x", x, "--y", y, "--z", z, "--roll", roll, "--pitch", pitch,
