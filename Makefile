@@ -82,7 +82,7 @@ $(SAMPLE_BAG)/metadata.yaml: $(SAMPLE_SCENARIO)/scenario.csv config/convert.yaml
 # The main job: replay the sample bag through the whole graph with the shipped models.
 demo: setup $(SAMPLE_BAG)/metadata.yaml
 	$(CLI) inventory $(SAMPLE_BAG)
-	$(CLI) launch --bag $(SAMPLE_BAG) --rate 1.0
+	$(CLI) launch --bag $(SAMPLE_BAG) --rate 1.0 --report reports/closed_loop
 	$(CLI) evaluate --data $(SAMPLE_SCENARIO) --split all --closed-loop reports/closed_loop
 
 $(BENCH_DATASET)/scenario.csv: config/twin.yaml | $(STAMP)

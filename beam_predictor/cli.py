@@ -171,7 +171,7 @@ def _frame_table(args, cfg):
     """The scenario's frame table for ``cfg``: encoder features, the live tracker's boxes, fixes, labels."""
     from beam_predictor.model.data import load_frame_table
     from beam_predictor.runtime.config import tracker_settings
-    tracker = tracker_settings(args.graph) if cfg.inputs.box else None
+    tracker = tracker_settings(args.params_file) if cfg.inputs.box else None
     return load_frame_table(args.data, args.encoders, cfg.fusion.modalities, tracker, cache_dir=args.cache)
 
 
@@ -283,7 +283,9 @@ def _cmd_launch(args) -> int:
     print(f"starting {len(runner.specs)} nodes (logs in {args.logs}): {names}")
     codes = runner.run(duration=args.duration)
     bad = {n: c for n, c in codes.items() if c not in (0, -2, 130)}
-    report = Path(next(s.parameters["report"] for s in specs if s.name == "beamformer")) / "summary.json"
+    from beam_predictor.config import output_dir
+    report = output_dir(next(s.parameters["report"] for s in specs if s.name == "beamformer"),
+                        "closed_loop") / "summary.json"
     if report.is_file():
         m = json.loads(report.read_text())
         print(f"\nclosed loop over {m.get('frames', 0)} commanded frames "
@@ -368,8 +370,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int)
     p.add_argument("--data-ratio", type=float, help="fraction of training passes (few-shot)")
     p.add_argument("--out", default="checkpoints/model/m2beamllm.pt", help="checkpoint to write")
-    p.add_argument("--graph", help="graph YAML whose yolo_tracker settings make the box series "
-                                   "(default: the shipped config/v2i.yaml)")
+    p.add_argument("--params-file", help="ROS 2 parameters file whose yolo_tracker settings make the box "
+                                         "series (default: the shipped config/v2i.params.yaml)")
     p.add_argument("--dtype", default="float32", choices=("float32", "float16"), help="stored weight type")
     p.add_argument("--report", default="reports/train", help="CSV + PNG report folder")
     p.add_argument("--cache", default="build/cache", help="feature cache folder")
@@ -384,8 +386,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--closed-loop", help="a closed-loop report folder of `beam-predictor launch`: compare "
                                          "its online Top-1 with this checkpoint's offline Top-1 on the same "
                                          "frames")
-    p.add_argument("--graph", help="graph YAML whose yolo_tracker settings make the box series "
-                                   "(default: the shipped config/v2i.yaml)")
+    p.add_argument("--params-file", help="ROS 2 parameters file whose yolo_tracker settings make the box "
+                                         "series (default: the shipped config/v2i.params.yaml)")
     p.add_argument("--report", default="reports/evaluate", help="CSV + PNG report folder")
     p.add_argument("--cache", default="build/cache", help="feature cache folder")
     p.set_defaults(func=_cmd_evaluate)

@@ -7,6 +7,7 @@ so a typo in a config never silently falls back to a default.
 from __future__ import annotations
 
 import dataclasses
+import os
 import typing
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,13 +19,63 @@ T = TypeVar("T")
 PACKAGE_ROOT = Path(__file__).resolve().parent
 
 
-def config_path(name: str) -> Path:
-    """Path of a shipped config file: the source tree's config/, else the installed share/."""
+def share_dirs() -> list[Path]:
+    """Where the package's shipped files (config/, models/, launch/) are, in lookup order.
+
+    The source tree when running from a checkout (``make``, the tests, ``beam-predictor``),
+    then the installed ``share/beam_predictor`` found through the ament index (``colcon
+    build``, with or without --symlink-install), then ``<sys.prefix>/share/beam_predictor``
+    (a pip install).  The working directory is never one of them.
+    """
     import sys
-    for base in (PACKAGE_ROOT.parent / "config", Path(sys.prefix) / "share" / "beam_predictor" / "config"):
-        if (base / name).is_file():
-            return base / name
-    raise ConfigError(f"shipped config '{name}' not found in the source tree or share/beam_predictor")
+    dirs = []
+    if (PACKAGE_ROOT.parent / "package.xml").is_file():
+        dirs.append(PACKAGE_ROOT.parent)
+    try:
+        from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
+        try:
+            dirs.append(Path(get_package_share_directory("beam_predictor")))
+        except (PackageNotFoundError, OSError):   # not installed / no AMENT_PREFIX_PATH
+            pass
+    except ImportError:
+        pass
+    dirs.append(Path(sys.prefix) / "share" / "beam_predictor")
+    return list(dict.fromkeys(dirs))
+
+
+def config_path(name: str) -> Path:
+    """Path of a shipped config file (config/<name>) in the first of :func:`share_dirs` holding it."""
+    for base in share_dirs():
+        if (base / "config" / name).is_file():
+            return base / "config" / name
+    raise ConfigError(f"shipped config '{name}' not found in config/ of any of "
+                      f"{[str(d) for d in share_dirs()]}")
+
+
+def resolve_resource(value: str) -> str:
+    """A file parameter's value as a path that exists, where it can.
+
+    Absolute: unchanged.  Relative: as given when it exists from the working directory (a
+    path the user typed), else the shipped copy in the first of :func:`share_dirs` holding it
+    (``models/m2beamllm.pt``, ``config/twin_sample.yaml``), else unchanged so the error that
+    follows names the value the user gave.
+    """
+    if not value or Path(value).is_absolute() or Path(value).exists():
+        return value
+    for base in share_dirs():
+        if (base / value).exists():
+            return str(base / value)
+    return value
+
+
+def ros_home() -> Path:
+    """``$ROS_HOME``, else ``~/.ros``: where ROS tools write, and where the nodes' outputs go by default."""
+    return Path(os.environ.get("ROS_HOME") or Path.home() / ".ros")
+
+
+def output_dir(value: str, default_name: str) -> Path:
+    """An output folder parameter: as given, or ``$ROS_HOME/beam_predictor/<default_name>`` when empty."""
+    return Path(value) if value else ros_home() / "beam_predictor" / default_name
 
 
 class ConfigError(ValueError):

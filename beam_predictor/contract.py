@@ -46,15 +46,25 @@ COMMAND_QOS = QoS("reliable", "volatile", 10)
 LATCHED_QOS = QoS("reliable", "transient_local", 1)
 
 
+GLOBAL_TOPICS = ("/clock", "/diagnostics", "/tf", "/tf_static")
+
+
 @dataclass(frozen=True)
 class Topic:
-    """One topic of the contract."""
+    """One topic of the contract.  ``name`` is the recorded name (in bags, in the docs)."""
 
     name: str
     msgtype: str       # rosbags / ROS 2 full type name
     frame_id: str
     qos: QoS
     doc: str
+
+    @property
+    def node_name(self) -> str:
+        """The name the nodes use: relative, so a node namespace moves the whole graph
+        (``namespace:=car1``: /car1/bs/camera/image/compressed, /car1/bp/beam_command); /clock,
+        /diagnostics and tf stay global, as ROS tools expect them."""
+        return self.name if self.name in GLOBAL_TOPICS else self.name.lstrip("/")
 
 
 # Frame ids (REP-103/105): `base_station` is the base-station body frame on the pole.
@@ -89,6 +99,21 @@ UE_GPS = Topic(
 BS_GPS = Topic(
     "/bs/gps/fix", "sensor_msgs/msg/NavSatFix", FRAME_GPS_BS, LATCHED_QOS,
     "Base-station (unit 1) position, latched: written once, before the first frame.")
+TF_STATIC = Topic(
+    "/tf_static", "tf2_msgs/msg/TFMessage", FRAME_BASE_STATION, LATCHED_QOS,
+    "The sensor frames' static transforms from base_station (STATIC_TRANSFORMS), written once "
+    "into every bag, so `ros2 bag play` plus RViz alone shows a consistent tree.")
+
+# Static transforms from base_station (REP-103: x forward to the street, y left, z up):
+# child frame -> (x, y, z, roll, pitch, yaw) in metres and radians, fixed-axis roll-pitch-yaw as
+# tf2 uses.  Written into every bag (/tf_static) and published by the launch file.
+STATIC_TRANSFORMS: dict[str, tuple[float, float, float, float, float, float]] = {
+    FRAME_CAMERA: (0.0, 0.0, 0.3, -1.885, 0.0, -1.5708),    # optical frame, pitched 18 deg down
+    FRAME_LIDAR: (0.0, 0.0, 0.6, 0.0, 0.0, -1.5708),        # twin clouds use the street's axes
+    FRAME_RADAR: (0.0, 0.0, -0.3, 0.0, 0.0, -1.5708),
+    FRAME_ARRAY: (0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
+    FRAME_GPS_BS: (0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
+}
 FRAME_INFO = Topic(
     "/deepsense/frame_info", "diagnostic_msgs/msg/DiagnosticArray", FRAME_BASE_STATION, SENSOR_QOS,
     "Per-frame dataset metadata: one DiagnosticStatus named 'deepsense_frame' whose key/values "
@@ -99,6 +124,8 @@ FRAME_INFO = Topic(
 FRAME_TOPICS = (FRAME_INFO, CAMERA, LIDAR, RADAR, POWER, UE_GPS)
 ALL_DATA_TOPICS = (BS_GPS,) + FRAME_TOPICS
 TOPICS_BY_NAME = {t.name: t for t in ALL_DATA_TOPICS}
+# everything a converted bag holds: the data topics and the sensor frames' /tf_static
+BAG_TOPICS = {t.name: t for t in ALL_DATA_TOPICS + (TF_STATIC,)}
 
 FRAME_INFO_STATUS_NAME = "deepsense_frame"
 

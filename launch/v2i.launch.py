@@ -2,17 +2,20 @@
 
     ros2 launch beam_predictor v2i.launch.py bag:=<rosbag2 folder> rviz:=true
 
-The nodes, their parameters (config/v2i.yaml) and remappings come from
+The nodes, their parameters (the ROS 2 parameters file config/v2i.params.yaml, or
+params_file:=<yours>) and remappings (config/v2i.yaml) come from
 beam_predictor.runtime.graph.build_graph, the same description `beam-predictor launch`
-starts where `launch` is not installable, so the two cannot drift.  With bag:='' no
-player is started: replay with `ros2 bag play --clock <bag>` or plug in live sensors.
+starts where `launch` is not installable, so the two cannot drift, and both give every
+node the environment of graph_env (loopback discovery, the Fast DDS profile).  With
+bag:=none no player is started: replay with `ros2 bag play --clock <bag>` or plug in live
+sensors.
 """
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import LifecycleNode, Node
 
-from beam_predictor.runtime.graph import LAUNCH_ARGUMENTS, build_graph
+from beam_predictor.runtime.graph import LAUNCH_ARGUMENTS, build_graph, graph_env
 
 
 def _nodes(context, *args, **kwargs):
@@ -31,4 +34,5 @@ def _nodes(context, *args, **kwargs):
 def generate_launch_description():
     declared = [DeclareLaunchArgument(name, default_value=default, description=doc)
                 for name, (default, doc) in LAUNCH_ARGUMENTS.items()]
-    return LaunchDescription(declared + [OpaqueFunction(function=_nodes)])
+    env = [SetEnvironmentVariable(name, value) for name, value in graph_env().items()]
+    return LaunchDescription(declared + env + [OpaqueFunction(function=_nodes)])

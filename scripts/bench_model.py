@@ -58,13 +58,14 @@ def main() -> None:
     ap.add_argument("--report", required=True)
     ap.add_argument("--cache", default="build/cache")
     ap.add_argument("--checkpoints", default="checkpoints/bench", help="every run's checkpoint goes here")
-    ap.add_argument("--graph", help="graph YAML whose yolo_tracker settings make the box series")
+    ap.add_argument("--params-file",
+                    help="ROS 2 parameters file whose yolo_tracker settings make the box series")
     ap.add_argument("--seeds", type=int, nargs="+", help="override the suite's seeds")
     args = ap.parse_args()
     suite = yaml.safe_load(Path(args.suite).read_text())
     seeds = args.seeds or suite.get("seeds", [0])
     base = load_config(ModelConfig, args.config)
-    table = load_frame_table(args.data, args.encoders, MODALITIES, tracker_settings(args.graph),
+    table = load_frame_table(args.data, args.encoders, MODALITIES, tracker_settings(args.params_file),
                              cache_dir=args.cache)
     results, latency, degradation = [], [], []
     wall = time.perf_counter()

@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from beam_predictor import contract as C
 from beam_predictor.atomic import partial_dir, replace_dir
-from beam_predictor.bag.messages import navsat_msg, frame_to_messages, typestore
+from beam_predictor.bag.messages import frame_to_messages, navsat_msg, tf_static_msg, typestore
 from beam_predictor.deepsense.errors import DeepSenseError
 from beam_predictor.deepsense.reader import ReaderConfig, ReadReport, ScenarioReader
 
@@ -98,6 +98,8 @@ def convert(scenario: str | Path, bag: str | Path, config: ConvertConfig | None 
             last_bs = None
             for frame in tqdm(reader, total=len(reader), desc=f"convert -> {bag.name}", unit="frame",
                               disable=not progress):
+                if frames == 0:
+                    sink.write(C.TF_STATIC, tf_static_msg(frame.stamp_ns), frame.stamp_ns)
                 if frame.bs_latlon is not None and (last_bs is None or (frame.bs_latlon != last_bs).any()):
                     sink.write(C.BS_GPS, navsat_msg(frame.bs_latlon, float("nan"), frame.stamp_ns,
                                                     C.BS_GPS.frame_id), frame.stamp_ns)

@@ -109,6 +109,21 @@ def frame_info_msg(frame: Frame):
         header=header(frame.stamp_ns, C.FRAME_INFO.frame_id), status=[status])
 
 
+def tf_static_msg(stamp: int):
+    """/tf_static: base_station -> every sensor frame of C.STATIC_TRANSFORMS."""
+    from scipy.spatial.transform import Rotation
+    t = _types()
+    transforms = []
+    for child, (x, y, z, roll, pitch, yaw) in C.STATIC_TRANSFORMS.items():
+        qx, qy, qz, qw = Rotation.from_euler("xyz", [roll, pitch, yaw]).as_quat()   # fixed axes, as tf2
+        transforms.append(t["geometry_msgs/msg/TransformStamped"](
+            header=header(stamp, C.FRAME_BASE_STATION), child_frame_id=child,
+            transform=t["geometry_msgs/msg/Transform"](
+                translation=t["geometry_msgs/msg/Vector3"](x=x, y=y, z=z),
+                rotation=t["geometry_msgs/msg/Quaternion"](x=qx, y=qy, z=qz, w=qw))))
+    return t["tf2_msgs/msg/TFMessage"](transforms=transforms)
+
+
 def frame_to_messages(frame: Frame) -> list[tuple[C.Topic, object]]:
     """The frame's messages in contract order (without the latched base-station fix)."""
     s = frame.stamp_ns

@@ -82,7 +82,7 @@ class BagFrameReader:
         self.skipped_topics: dict[str, str] = {}
         inv = inventory(self.path)
         for topic, (msgtype, _) in inv.topics.items():
-            expected = C.TOPICS_BY_NAME.get(topic)
+            expected = C.BAG_TOPICS.get(topic)
             if expected is None:
                 self.skipped_topics[topic] = msgtype
             elif expected.msgtype != msgtype:

@@ -20,10 +20,10 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from beam_predictor import contract
 from beam_predictor.bag.messages import EXTRA_PREFIX
-from beam_predictor.config import load_config
-from beam_predictor.nodes.common import declare_config, qos, run, stamp_ns
+from beam_predictor.config import load_config, output_dir
+from beam_predictor.nodes.common import declare_config, qos, run, sensor_subscription, stamp_ns
 from beam_predictor.runtime.closed_loop import (ClosedLoopMetrics, LoopSample, SimulatedArray,
-                                                SimulatedWaveguide)
+                                                SimulatedWaveguide, pyplot)
 from beam_predictor.runtime.config import BeamformerConfig
 from beam_predictor.twin.config import TwinConfig
 
@@ -37,22 +37,24 @@ class BeamformerNode(Node):
         self.array = SimulatedArray(twin.array.num_antennas)
         self.guide = SimulatedWaveguide(twin.pinching, twin.array.frequency_hz)
         self.metrics = ClosedLoopMetrics()
+        pyplot()   # imported now: the report at shutdown must be quick
         self.truth: dict[int, dict] = {}          # stamp -> power, extras, arrival (wall)
         self.commands: dict[int, tuple] = {}      # stamp -> (msg, arrival wall, stamp latency ms)
         # (stamp, pass, position in pass) of every measured frame
         self.frames: list[tuple[int, int, int]] = []
         self.scored: set[int] = set()
         self.command_stamps: set[int] = set()
-        self.create_subscription(JointTrajectory, contract.BEAM_COMMAND.name, self.on_command,
+        self.create_subscription(JointTrajectory, contract.BEAM_COMMAND.node_name, self.on_command,
                                  qos(contract.BEAM_COMMAND.qos))
         # ground truth is scored, not acted on: take every frame (reliable, deep) rather than the freshest
         reliability = "reliable" if self.cfg.truth_reliable else "best_effort"
         truth_qos = qos(contract.QoS(reliability, "volatile", 100))
-        self.create_subscription(LaserScan, contract.POWER.name, self.on_power, truth_qos)
-        self.create_subscription(DiagnosticArray, contract.FRAME_INFO.name, self.on_info, truth_qos)
-        self.live_pub = self.create_publisher(DiagnosticArray, contract.CLOSED_LOOP.name,
+        sensor_subscription(self, LaserScan, contract.POWER, self.on_power, truth_qos)
+        sensor_subscription(self, DiagnosticArray, contract.FRAME_INFO, self.on_info, truth_qos)
+        self.live_pub = self.create_publisher(DiagnosticArray, contract.CLOSED_LOOP.node_name,
                                               qos(contract.CLOSED_LOOP.qos))
-        self.marker_pub = self.create_publisher(MarkerArray, contract.MARKERS.name, qos(contract.MARKERS.qos))
+        self.marker_pub = self.create_publisher(MarkerArray, contract.MARKERS.node_name,
+                                                qos(contract.MARKERS.qos))
         self.create_timer(self.cfg.metrics_period, self.publish_live)
 
     def _entry(self, t: int) -> dict:
@@ -179,7 +181,7 @@ class BeamformerNode(Node):
             self.get_logger().info(" ".join(f"{k}={text[k]}" for k in shown if k in text))
 
     def close(self) -> None:
-        out = self.metrics.write_report(self.cfg.report, self.coverage())
+        out = self.metrics.write_report(output_dir(self.cfg.report, "closed_loop"), self.coverage())
         print(f"closed-loop report: {out}", flush=True)
 
 

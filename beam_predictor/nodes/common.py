@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import signal
 import sys
 import typing
 
 import numpy as np
 import rclpy
-from rcl_interfaces.msg import ParameterDescriptor
+from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 from rclpy.executors import ExternalShutdownException
+from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
+from rclpy.timer import Timer
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos_overriding_options import QoSOverridingOptions
 from geometry_msgs.msg import Point32, PolygonStamped
 from sensor_msgs.msg import Image
 
 from beam_predictor import contract
 from beam_predictor.config import from_mapping
+from beam_predictor.runtime.config import resolve_paths
 from beam_predictor.runtime.runner import READY_MARK
 
 
@@ -29,19 +34,111 @@ def qos(q: contract.QoS, depth: int | None = None) -> QoSProfile:
         history=HistoryPolicy.KEEP_LAST, depth=depth or q.depth)
 
 
+def sensor_subscription(node, msg_type, topic: contract.Topic, callback, profile: QoSProfile | None = None):
+    """Subscribe a sensor stream of the contract (relative name, the contract's QoS unless
+    ``profile``), with QoS overriding enabled: reliability, durability, history and depth can be
+    set per topic as read-only parameters, e.g. in the parameters file
+    ``qos_overrides./bs/camera/image/compressed.subscription.reliability: reliable``."""
+    return node.create_subscription(msg_type, topic.node_name, callback, profile or qos(topic.qos),
+                                    qos_overriding_options=QoSOverridingOptions.with_default_policies())
+
+
 def declare_config(node, cls):
-    """Declare every field of ``cls`` as a parameter (default, description) and read it back."""
+    """Declare every field of ``cls`` as a parameter (default, description) and read it back, with
+    file parameters resolved (working directory, then the package's shipped copy).
+
+    Fields marked ``dynamic`` can be changed while the node runs: a `ros2 param set` is checked
+    against the dataclass, then ``node.cfg`` is replaced and ``node.on_config_change(old, new)``
+    runs when the node has one.  Every other parameter is read-only, so `ros2 param set`
+    refuses it with a reason instead of reporting a success that changes nothing.
+    """
     values = {}
     hints = typing.get_type_hints(cls)
+    dynamic = {f.name for f in dataclasses.fields(cls) if f.metadata.get("dynamic")}
     for f in dataclasses.fields(cls):
         default = f.default
         if isinstance(default, tuple):
             default = list(default)
-        doc = ParameterDescriptor(description=f.metadata.get("doc", f.name))
+        doc = ParameterDescriptor(description=f.metadata.get("doc", f.name), read_only=f.name not in dynamic)
         node.declare_parameter(f.name, default, doc)
         value = node.get_parameter(f.name).value
         values[f.name] = tuple(value) if typing.get_origin(hints[f.name]) is tuple else value
-    return from_mapping(cls, values, f"node {node.get_name()} parameters")
+
+    def on_set(params) -> SetParametersResult:
+        changes = {p.name: p.value for p in params if p.name in dynamic}
+        if not changes:
+            return SetParametersResult(successful=True)
+        old = node.cfg
+        try:
+            new = from_mapping(cls, {**dataclasses.asdict(old), **changes},
+                               f"node {node.get_name()} parameters")
+        except ValueError as exc:
+            return SetParametersResult(successful=False, reason=str(exc))
+        node.cfg = new
+        hook = getattr(node, "on_config_change", None)
+        if hook is not None:
+            hook(old, new)
+        node.get_logger().info(f"parameters changed: {changes}")
+        return SetParametersResult(successful=True)
+
+    if dynamic:
+        node.add_on_set_parameters_callback(on_set)
+    return resolve_paths(from_mapping(cls, values, f"node {node.get_name()} parameters"))
+
+
+class ManagedNode(LifecycleNode):
+    """A node that holds a model: a lifecycle node that loads in configure.
+
+    configure: ``load()`` (the model, publishers; may raise: the transition fails and the error
+    is logged); activate: ``activate()`` returns the subscriptions and timers it made; deactivate:
+    they are destroyed; cleanup: ``release()``.  With the ``autostart`` parameter the node
+    configures and activates itself (``start()``, at the end of the subclass's __init__), and a
+    failed configure raises, so the process exits naming the cause instead of idling.
+    """
+
+    def __init__(self, name: str, config_cls, **node_kwargs):
+        super().__init__(name, **node_kwargs)
+        self.cfg = declare_config(self, config_cls)
+        self.handles: list = []
+        self.configure_error = ""
+
+    def start(self) -> None:
+        if self.cfg.autostart:
+            if self.trigger_configure() != TransitionCallbackReturn.SUCCESS:
+                raise RuntimeError(self.configure_error or f"{self.get_name()}: configure failed")
+            self.trigger_activate()
+
+    def load(self) -> None:
+        raise NotImplementedError
+
+    def activate(self) -> list:
+        raise NotImplementedError
+
+    def release(self) -> None:
+        pass
+
+    def on_configure(self, state) -> TransitionCallbackReturn:
+        try:
+            self.load()
+        except Exception as exc:
+            self.configure_error = f"{self.get_name()}: configure failed: {type(exc).__name__}: {exc}"
+            self.get_logger().error(self.configure_error)
+            return TransitionCallbackReturn.FAILURE
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state) -> TransitionCallbackReturn:
+        self.handles = self.activate()
+        return super().on_activate(state)
+
+    def on_deactivate(self, state) -> TransitionCallbackReturn:
+        for h in self.handles:
+            (self.destroy_timer if isinstance(h, Timer) else self.destroy_subscription)(h)
+        self.handles = []
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state) -> TransitionCallbackReturn:
+        self.release()
+        return TransitionCallbackReturn.SUCCESS
 
 
 def stamp_ns(header) -> int:
@@ -91,7 +188,15 @@ def box_from_msg(msg: PolygonStamped) -> tuple[float, ...] | None:
 
 
 def run(make_node, args=None, body=None) -> None:
-    """rclpy.init, spin (or ``body(node)``), and a clean exit on Ctrl-C / SIGTERM / external shutdown."""
+    """rclpy.init, spin (or ``body(node)``), and a clean exit (code 0) on Ctrl-C, SIGTERM or an
+    external shutdown.
+
+    rclpy's own handlers take the first SIGINT/SIGTERM: they wake the executor and shut the
+    context down.  A terminal's Ctrl-C reaches each node twice (from the terminal to the whole
+    process group, and forwarded by ``ros2 launch``), so once shutting down the node ignores
+    further signals: the report and the log line are written, and the process exits 0 instead
+    of dying half-way with -2.
+    """
     logging.basicConfig(level=logging.INFO, format="[%(name)s] %(message)s")
     rclpy.init(args=args if args is not None else sys.argv)
     node = None
@@ -102,10 +207,13 @@ def run(make_node, args=None, body=None) -> None:
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
-        if node is not None:
-            close = getattr(node, "close", None)
-            if close is not None:
-                close()
-            node.destroy_node()
-        if rclpy.ok():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
+        try:
+            if node is not None:
+                close = getattr(node, "close", None)
+                if close is not None:
+                    close()
+                node.destroy_node()
+        finally:
             rclpy.try_shutdown()

@@ -1,6 +1,8 @@
 """Feature encoder node: one class for every modality (parameter ``modality``).
 
-Subscribes the modality's sensor topic, runs preprocessing + the pretrained encoder
+A lifecycle node (:class:`beam_predictor.nodes.common.ManagedNode`): configure loads the
+encoder, activate subscribes.  Subscribes the modality's sensor topic, runs preprocessing +
+the pretrained encoder
 (:class:`beam_predictor.sensing.online.OnlineEncoder`) and publishes the features on
 ``/bp/features/<modality>`` with the sensor message's header.  An unusable input (a bad
 JPEG, a malformed cloud or cube, a NaN fix) publishes the empty 'missing' message instead,
@@ -10,12 +12,12 @@ from __future__ import annotations
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 import torch
-from rclpy.node import Node
 from sensor_msgs.msg import CompressedImage, Image, NavSatFix, PointCloud2
 
 from beam_predictor import contract
 from beam_predictor.bag import messages as codec
-from beam_predictor.nodes.common import declare_config, feature_msg, qos, run
+from beam_predictor.config import resolve_resource
+from beam_predictor.nodes.common import ManagedNode, feature_msg, qos, run, sensor_subscription
 from beam_predictor.runtime.config import EncoderNodeConfig
 from beam_predictor.sensing.online import OnlineEncoder, default_checkpoint
 
@@ -27,25 +29,35 @@ SOURCES = {
 }
 
 
-class EncoderNode(Node):
+class EncoderNode(ManagedNode):
     def __init__(self, **node_kwargs):
-        super().__init__("feature_encoder", **node_kwargs)
-        self.cfg = declare_config(self, EncoderNodeConfig)
+        super().__init__("feature_encoder", EncoderNodeConfig, **node_kwargs)
         torch.set_num_threads(self.cfg.threads)
         if self.cfg.modality not in SOURCES:
             raise ValueError(f"parameter modality '{self.cfg.modality}': choose from {sorted(SOURCES)}")
-        path = self.cfg.checkpoint or str(default_checkpoint(self.cfg.modality))
-        self.encoder = OnlineEncoder(self.cfg.modality, path, self.cfg.device)
-        topic, msg_type, self.decode = SOURCES[self.cfg.modality]
-        out = contract.feature_topic(self.cfg.modality)
-        self.pub = self.create_publisher(Image, out.name, qos(out.qos))
-        self.diag_pub = self.create_publisher(DiagnosticArray, contract.DIAGNOSTICS.name,
-                                              qos(contract.DIAGNOSTICS.qos))
-        self.create_subscription(msg_type, topic.name, self.on_msg, qos(topic.qos))
+        self.encoder = None
         self.counts = {"frames": 0, "missing": 0, "ms_total": 0.0}
         self.last_reason = ""
-        self.create_timer(1.0, self.publish_diagnostics)
-        self.get_logger().info(f"{topic.name} -> {out.name} with {path}")
+        self.start()
+
+    def load(self) -> None:
+        path = self.cfg.checkpoint or resolve_resource(str(default_checkpoint(self.cfg.modality)))
+        self.encoder = OnlineEncoder(self.cfg.modality, path, self.cfg.device)
+        self.topic, self.msg_type, self.decode = SOURCES[self.cfg.modality]
+        out = contract.feature_topic(self.cfg.modality)
+        self.pub = self.create_lifecycle_publisher(Image, out.node_name, qos(out.qos))
+        self.diag_pub = self.create_lifecycle_publisher(DiagnosticArray, contract.DIAGNOSTICS.node_name,
+                                                        qos(contract.DIAGNOSTICS.qos))
+        self.get_logger().info(f"{self.topic.name} -> {out.name} with {path}")
+
+    def activate(self) -> list:
+        return [sensor_subscription(self, self.msg_type, self.topic, self.on_msg),
+                self.create_timer(1.0, self.publish_diagnostics)]
+
+    def release(self) -> None:
+        self.destroy_publisher(self.pub)
+        self.destroy_publisher(self.diag_pub)
+        self.encoder = None
 
     def on_msg(self, msg) -> None:
         try:

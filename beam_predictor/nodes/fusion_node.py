@@ -2,7 +2,8 @@
 
 configure: load the checkpoint (:class:`beam_predictor.runtime.online.OnlinePredictor`)
 and create the publishers; activate: subscribe; deactivate/cleanup: unsubscribe and
-release the model.  With ``autostart`` (default) it configures and activates itself.
+release the model (:class:`beam_predictor.nodes.common.ManagedNode`).  With ``autostart``
+(default) it configures and activates itself.
 
 Inputs are grouped by stamp (:class:`beam_predictor.runtime.sync.StampSynchronizer`;
 a silent input is fused without after ``max_wait``), pushed as one
@@ -21,13 +22,12 @@ from builtin_interfaces.msg import Duration
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PolygonStamped
 import torch
-from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 from sensor_msgs.msg import Image, NavSatFix
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
 from beam_predictor import contract
-from beam_predictor.nodes.common import (box_from_msg, declare_config, feature_from_msg, fix_from_msg, qos,
-                                         run, stamp_ns)
+from beam_predictor.nodes.common import (ManagedNode, box_from_msg, feature_from_msg, fix_from_msg, qos, run,
+                                         sensor_subscription, stamp_ns)
 from beam_predictor.runtime.config import FusionNodeConfig
 from beam_predictor.runtime.online import OnlinePredictor, Prediction
 from beam_predictor.runtime.sync import StampSynchronizer
@@ -52,62 +52,48 @@ def command_msg(header, pred: Prediction, frame_period: float) -> JointTrajector
     return msg
 
 
-class FusionNode(LifecycleNode):
+class FusionNode(ManagedNode):
     def __init__(self, **node_kwargs):
-        super().__init__("llm_fusion", **node_kwargs)
-        self.cfg = declare_config(self, FusionNodeConfig)
+        super().__init__("llm_fusion", FusionNodeConfig, **node_kwargs)
         torch.set_num_threads(self.cfg.threads)
-        self.predictor, self.subs, self.timers_ = None, [], []
+        self.predictor, self.sync = None, None
         self.stats = {"commands": 0, "frames": 0, "waiting_for_history": 0,
                       "predict_ms": deque(maxlen=1000), "sync_ms": deque(maxlen=1000)}
-        if self.cfg.autostart:
-            self.trigger_configure()
-            self.trigger_activate()
+        self.start()
 
-    def on_configure(self, state) -> TransitionCallbackReturn:
-        try:
-            self.predictor = OnlinePredictor(self.cfg.checkpoint, self.cfg.device, self.cfg.top_k,
-                                             site=self.cfg.site)
-        except Exception as exc:
-            self.get_logger().error(f"configure failed: {exc}")
-            return TransitionCallbackReturn.FAILURE
+    def on_config_change(self, old: FusionNodeConfig, new: FusionNodeConfig) -> None:
+        """`ros2 param set` of tolerance / max_wait: the synchronizer uses them from the next item on."""
+        if self.sync is not None:
+            self.sync.tolerance_ns, self.sync.max_wait_ns = int(new.tolerance * 1e9), int(new.max_wait * 1e9)
+
+    def load(self) -> None:
+        self.predictor = OnlinePredictor(self.cfg.checkpoint, self.cfg.device, self.cfg.top_k,
+                                         site=self.cfg.site)
         self.get_logger().info(f"loaded {self.predictor.description}")
         self.keys = tuple(self.predictor.modalities) + ("box", "fix")
         self.sync = StampSynchronizer(self.keys, int(self.cfg.tolerance * 1e9), int(self.cfg.max_wait * 1e9),
                                       restart_ns=int(self.predictor.window.spec.gap_reset_s * 1e9))
-        self.cmd_pub = self.create_lifecycle_publisher(JointTrajectory, contract.BEAM_COMMAND.name,
+        self.cmd_pub = self.create_lifecycle_publisher(JointTrajectory, contract.BEAM_COMMAND.node_name,
                                                        qos(contract.BEAM_COMMAND.qos))
-        self.diag_pub = self.create_lifecycle_publisher(DiagnosticArray, contract.DIAGNOSTICS.name,
+        self.diag_pub = self.create_lifecycle_publisher(DiagnosticArray, contract.DIAGNOSTICS.node_name,
                                                         qos(contract.DIAGNOSTICS.qos))
-        return TransitionCallbackReturn.SUCCESS
 
-    def on_activate(self, state) -> TransitionCallbackReturn:
-        for mod in self.predictor.modalities:
-            topic = contract.feature_topic(mod)
-            self.subs.append(self.create_subscription(Image, topic.name,
-                                                      lambda m, mod=mod: self.on_feature(mod, m),
-                                                      qos(topic.qos)))
-        self.subs.append(self.create_subscription(PolygonStamped, contract.UE_BOX.name, self.on_box,
-                                                  qos(contract.UE_BOX.qos)))
-        self.subs.append(self.create_subscription(NavSatFix, contract.UE_GPS.name, self.on_fix,
-                                                  qos(contract.UE_GPS.qos)))
-        self.timers_ = [self.create_timer(0.01, lambda: self.on_ready(self.sync.poll(time.monotonic_ns()))),
-                        self.create_timer(self.cfg.diagnostics_period, self.publish_diagnostics)]
-        return super().on_activate(state)
+    def activate(self) -> list:
+        subs = [self.create_subscription(Image, contract.feature_topic(mod).node_name,
+                                         lambda m, mod=mod: self.on_feature(mod, m),
+                                         qos(contract.feature_topic(mod).qos))
+                for mod in self.predictor.modalities]
+        return subs + [
+            self.create_subscription(PolygonStamped, contract.UE_BOX.node_name, self.on_box,
+                                     qos(contract.UE_BOX.qos)),
+            sensor_subscription(self, NavSatFix, contract.UE_GPS, self.on_fix),
+            self.create_timer(0.01, lambda: self.on_ready(self.sync.poll(time.monotonic_ns()))),
+            self.create_timer(self.cfg.diagnostics_period, self.publish_diagnostics)]
 
-    def on_deactivate(self, state) -> TransitionCallbackReturn:
-        for s in self.subs:
-            self.destroy_subscription(s)
-        for t in self.timers_:
-            self.destroy_timer(t)
-        self.subs, self.timers_ = [], []
-        return super().on_deactivate(state)
-
-    def on_cleanup(self, state) -> TransitionCallbackReturn:
+    def release(self) -> None:
         self.destroy_publisher(self.cmd_pub)
         self.destroy_publisher(self.diag_pub)
         self.predictor = None
-        return TransitionCallbackReturn.SUCCESS
 
     def on_feature(self, modality: str, msg: Image) -> None:
         try:

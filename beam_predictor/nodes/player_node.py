@@ -13,12 +13,14 @@ import time
 import rclpy
 import rclpy.duration
 from rclpy.node import Node
+from lifecycle_msgs.msg import State
+from lifecycle_msgs.srv import GetState
 from rosgraph_msgs.msg import Clock
 
 from beam_predictor import contract
 from beam_predictor.nodes.common import declare_config, qos, run
 from beam_predictor.runtime.config import PlayerConfig
-from beam_predictor.runtime.replay import ReplaySchedule, bag_topics, iter_messages
+from beam_predictor.runtime.replay import ReplaySchedule, bag_topics, iter_messages, recorded_qos
 
 
 def message_class(msgtype: str):
@@ -36,18 +38,21 @@ class PlayerNode(Node):
         self.cfg = declare_config(self, PlayerConfig)
         if not self.cfg.bag:
             raise ValueError("parameter 'bag' is empty: give a rosbag2 folder")
-        self.clock_pub = self.create_publisher(Clock, contract.CLOCK.name, qos(contract.CLOCK.qos))
+        if self.cfg.offered_qos not in ("reliable", "recorded"):
+            raise ValueError(f"parameter offered_qos '{self.cfg.offered_qos}': choose reliable or recorded")
+        self.clock_pub = self.create_publisher(Clock, contract.CLOCK.node_name, qos(contract.CLOCK.qos))
         self.pubs, self.skipped = {}, []
+        recorded = recorded_qos(self.cfg.bag) if self.cfg.offered_qos == "recorded" else {}
         for topic, msgtype in bag_topics(self.cfg.bag).items():
             cls = message_class(msgtype)
             if cls is None:
                 self.skipped.append(f"{topic} ({msgtype})")
                 continue
-            known = contract.TOPICS_BY_NAME.get(topic)
+            known = contract.BAG_TOPICS.get(topic)
             profile = known.qos if known else contract.SENSOR_QOS
-            # sensor streams are offered reliable: best-effort and reliable subscribers both match
-            offered = contract.QoS("reliable", profile.durability, profile.depth)
-            self.pubs[topic] = self.create_publisher(cls, topic, qos(offered))
+            # reliable: best-effort and reliable subscribers both match; recorded: as `ros2 bag play`
+            offered = recorded.get(topic) or contract.QoS("reliable", profile.durability, profile.depth)
+            self.pubs[topic] = self.create_publisher(cls, known.node_name if known else topic, qos(offered))
         if self.skipped:
             self.get_logger().warning(f"{self.cfg.bag}: skipping topics of unknown type: {self.skipped}")
         self.get_logger().info(f"replaying {self.cfg.bag} at rate {self.cfg.rate or 'max'} "
@@ -58,23 +63,38 @@ class PlayerNode(Node):
         msg.clock.sec, msg.clock.nanosec = divmod(t_ns, 1_000_000_000)
         self.clock_pub.publish(msg)
 
-    def wait_for_subscribers(self) -> None:
-        """Up to ``start_delay`` s for every sensor topic of the bag to have a subscriber (then a
-        short settle for reliable handshakes), so the first frames are not lost to discovery."""
+    def wait_for_graph(self) -> bool:
+        """Up to ``start_timeout`` s for every sensor topic of the bag to have a subscriber (the
+        encoders and the tracker subscribe once their models are loaded) and for the ``wait_for``
+        lifecycle node to be active, then a short settle for reliable handshakes: no frame is
+        replayed into a graph that is still loading.  Returns whether the whole graph was there."""
         wanted = [t.name for t in contract.FRAME_TOPICS if t.name in self.pubs]
-        deadline = time.monotonic() + self.cfg.start_delay
-        while time.monotonic() < deadline:
-            if all(self.pubs[t].get_subscription_count() > 0 for t in wanted):
-                time.sleep(min(0.5, self.cfg.start_delay))
-                return
-            time.sleep(0.05)
+        deadline = time.monotonic() + self.cfg.start_timeout
+        state = None
+        if self.cfg.wait_for:
+            state = self.create_client(GetState, f"{self.cfg.wait_for}/get_state")
+        active = state is None
+        while time.monotonic() < deadline and rclpy.ok():
+            subscribed = all(self.pubs[t].get_subscription_count() > 0 for t in wanted)
+            if subscribed and not active and state.service_is_ready():
+                future = state.call_async(GetState.Request())
+                rclpy.spin_until_future_complete(self, future, timeout_sec=1.0)
+                result = future.result() if future.done() else None
+                active = result is not None and result.current_state.id == State.PRIMARY_STATE_ACTIVE
+            if subscribed and active:
+                time.sleep(min(0.5, self.cfg.start_timeout))
+                return True
+            time.sleep(0.1)
         idle = [t for t in wanted if self.pubs[t].get_subscription_count() == 0]
-        if idle:
-            self.get_logger().warning(f"starting with no subscriber on {idle}")
+        self.get_logger().warning(
+            f"starting after {self.cfg.start_timeout:.0f} s without the whole graph: "
+            + (f"no subscriber on {idle}" if idle else "")
+            + ("" if active else f" {self.cfg.wait_for} not active"))
+        return False
 
     def play(self) -> int:
         """Publish the whole bag (again and again with loop); returns the messages published."""
-        self.wait_for_subscribers()
+        self.wait_for_graph()
         count = 0
         while rclpy.ok():
             schedule = None

@@ -16,11 +16,12 @@ import cv2
 import numpy as np
 from geometry_msgs.msg import PolygonStamped
 import torch
-from rclpy.node import Node
 from sensor_msgs.msg import CompressedImage, NavSatFix, PointCloud2, PointField
 
 from beam_predictor import contract
-from beam_predictor.nodes.common import declare_config, fix_from_msg, qos, run, stamp_ns, ue_box_msg
+from beam_predictor.config import ros_home
+from beam_predictor.nodes.common import (ManagedNode, fix_from_msg, qos, run, sensor_subscription, stamp_ns,
+                                         ue_box_msg)
 from beam_predictor.runtime.config import TrackerConfig
 from beam_predictor.runtime.sync import StampSynchronizer
 from beam_predictor.sensing.detector import setup_offline
@@ -41,12 +42,16 @@ def tracks_msg(header, boxes: np.ndarray, ue_track: int | None) -> PointCloud2:
                        data=rows.tobytes(), is_dense=True)
 
 
-class TrackerNode(Node):
+class TrackerNode(ManagedNode):
     def __init__(self, **node_kwargs):
-        super().__init__("yolo_tracker", **node_kwargs)
-        self.cfg = declare_config(self, TrackerConfig)
+        super().__init__("yolo_tracker", TrackerConfig, **node_kwargs)
         torch.set_num_threads(self.cfg.threads)
-        setup_offline("build")
+        self.tracker = None
+        self.ms: list[float] = []
+        self.start()
+
+    def load(self) -> None:
+        setup_offline(ros_home() / "beam_predictor")
         camera = None
         if self.cfg.camera_meta and Path(self.cfg.camera_meta).is_file():
             camera = CameraModel.from_twin_meta(self.cfg.camera_meta)
@@ -58,15 +63,22 @@ class TrackerNode(Node):
         self.get_logger().info(f"YOLO weights {self.cfg.weights}")
         self.sync = StampSynchronizer(("image", "fix"), int(self.cfg.gps_tolerance * 1e9),
                                       int(self.cfg.max_wait * 1e9), restart_ns=int(self.cfg.gap_reset * 1e9))
-        self.ms: list[float] = []
-        self.tracks_pub = self.create_publisher(PointCloud2, contract.TRACKS.name, qos(contract.TRACKS.qos))
-        self.box_pub = self.create_publisher(PolygonStamped, contract.UE_BOX.name, qos(contract.UE_BOX.qos))
-        self.image_pub = self.create_publisher(CompressedImage, contract.ANNOTATED_IMAGE.name,
-                                               qos(contract.ANNOTATED_IMAGE.qos))
-        self.create_subscription(NavSatFix, contract.UE_GPS.name, self.on_fix, qos(contract.UE_GPS.qos))
-        self.create_subscription(CompressedImage, contract.CAMERA.name,
-                                 self.on_image, qos(contract.CAMERA.qos))
-        self.create_timer(0.01, lambda: self.on_ready(self.sync.poll(time.monotonic_ns())))
+        self.tracks_pub = self.create_lifecycle_publisher(PointCloud2, contract.TRACKS.node_name,
+                                                          qos(contract.TRACKS.qos))
+        self.box_pub = self.create_lifecycle_publisher(PolygonStamped, contract.UE_BOX.node_name,
+                                                       qos(contract.UE_BOX.qos))
+        self.image_pub = self.create_lifecycle_publisher(CompressedImage, contract.ANNOTATED_IMAGE.node_name,
+                                                         qos(contract.ANNOTATED_IMAGE.qos))
+
+    def activate(self) -> list:
+        return [sensor_subscription(self, NavSatFix, contract.UE_GPS, self.on_fix),
+                sensor_subscription(self, CompressedImage, contract.CAMERA, self.on_image),
+                self.create_timer(0.01, lambda: self.on_ready(self.sync.poll(time.monotonic_ns())))]
+
+    def release(self) -> None:
+        for pub in (self.tracks_pub, self.box_pub, self.image_pub):
+            self.destroy_publisher(pub)
+        self.tracker = None
 
     def on_fix(self, msg: NavSatFix) -> None:
         self.on_ready(self.sync.add("fix", stamp_ns(msg.header), fix_from_msg(msg), time.monotonic_ns()))

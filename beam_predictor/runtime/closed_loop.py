@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from beam_predictor import contract
+from beam_predictor.atomic import partial_dir, replace_dir
 from beam_predictor.physics.array import codebook
 from beam_predictor.physics.pinching import build_codebook, effective_channels, gain_db
 
@@ -84,6 +85,15 @@ class LoopSample:
     stamp_latency_ms: float
 
 
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (imported ahead by the beamformer node, so writing the
+    report at shutdown does not pay the import)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
 class ClosedLoopMetrics:
     def __init__(self):
         self.samples: list[LoopSample] = []
@@ -112,11 +122,11 @@ class ClosedLoopMetrics:
                 "stamp_latency_p99_ms": float(np.percentile(lat, 99))}
 
     def write_report(self, out: str | Path, extra: dict | None = None) -> Path:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
+        """frames.csv, summary.json and closed_loop.png in ``out``, written into a temporary
+        sibling and moved into place: a reader never sees half a report."""
+        plt = pyplot()
+        final = Path(out)
+        out = partial_dir(final)
         with (out / "frames.csv").open("w", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=list(LoopSample.__dataclass_fields__))
             w.writeheader()
@@ -142,4 +152,5 @@ class ClosedLoopMetrics:
             fig.tight_layout()
             fig.savefig(out / "closed_loop.png", dpi=110)
             plt.close(fig)
-        return out
+        replace_dir(out, final)
+        return final

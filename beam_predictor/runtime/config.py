@@ -1,64 +1,90 @@
-"""Per-node configs of the live graph (config/v2i.yaml, one section per node).
+"""Per-node configs of the live graph, and the ROS 2 parameters file that sets them.
 
-The ROS parameters of each node are exactly these fields (declared from the dataclass
-defaults, overridden by the YAML and the command line), so a node's parameters and the
-offline tools share one definition.
+The ROS parameters of each node are exactly these fields: declared from the dataclass
+defaults (the one source of defaults), set by a standard ROS 2 parameters file
+(config/v2i.params.yaml: ``<node>: ros__parameters: {...}``) and the command line, so a
+node's parameters and the offline tools share one definition.
 """
 from __future__ import annotations
 
+import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from beam_predictor.config import config_path, load_config
+import yaml
+
+from beam_predictor.config import ConfigError, config_path, from_mapping, resolve_resource
 from beam_predictor.sensing.boxes import TrackerSettings
 
 
-def _p(default, doc: str):
-    """A node parameter: its default and the description ROS shows for it."""
-    return field(default=default, metadata={"doc": doc})
+def _p(default, doc: str, path: bool = False, dynamic: bool = False):
+    """A node parameter: its default and the description ROS shows for it.  ``path``: a file
+    the node reads, resolved by :func:`resolve_paths` (working directory, then the package's
+    shipped copy).  ``dynamic``: `ros2 param set` changes it in the running node; every other
+    parameter is declared read-only, so `ros2 param set` refuses it instead of pretending."""
+    return field(default=default, metadata={"doc": doc, "path": path, "dynamic": dynamic})
+
+
+def resolve_paths(cfg):
+    """``cfg`` with every file parameter resolved by :func:`beam_predictor.config.resolve_resource`,
+    so a node started by ``ros2 run`` or ``ros2 launch`` from any folder finds the shipped files."""
+    return dataclasses.replace(cfg, **{f.name: resolve_resource(getattr(cfg, f.name))
+                                       for f in dataclasses.fields(cfg) if f.metadata.get("path")})
 
 
 @dataclass(frozen=True)
 class PlayerConfig:
-    bag: str = _p("", "rosbag2 folder (mcap or sqlite3)")
+    bag: str = _p("", "rosbag2 folder (mcap or sqlite3)", path=True)
     rate: float = _p(1.0, "replay speed factor; 0 = as fast as possible")
     start_offset: float = _p(0.0, "seconds skipped from the bag's start")
     loop: bool = _p(False, "replay the bag again from the start when it ends")
     clock_hz: float = _p(100.0, "/clock publications per second of bag time between messages")
-    start_delay: float = _p(5.0, "at most this many seconds waiting for subscribers before the first message")
+    start_timeout: float = _p(120.0, "s: at most this long waiting for the graph (a subscriber on every "
+                                     "sensor topic, wait_for active) before the first message")
+    wait_for: str = _p("llm_fusion", "lifecycle node that must be active before the replay starts; "
+                                     "\"\" = none")
+    offered_qos: str = _p("reliable", "reliable: sensor topics offered reliable (every subscriber matches, "
+                                      "nothing is lost on loopback); recorded: the QoS the bag recorded, "
+                                      "as `ros2 bag play` offers it")
     exit_when_done: bool = _p(True, "exit after the last message (the runner then stops the graph)")
 
 
 @dataclass(frozen=True)
 class TrackerConfig:
-    weights: str = _p("models/yolo_twin.pt", "YOLO detector weights (local path; nothing is downloaded)")
-    camera_meta: str = _p("", "twin_meta.json with the camera model; \"\" = UE never associated")
+    weights: str = _p("models/yolo_twin.pt", "YOLO detector weights (local path; nothing is downloaded)",
+                      path=True)
+    camera_meta: str = _p("", "twin_meta.json with the camera model; \"\" = UE never associated", path=True)
     conf: float = _p(0.25, "detection confidence threshold")
     imgsz: int = _p(320, "YOLO inference size (pixels)")
     gps_tolerance: float = _p(0.06, "s: UE fix matched to a camera frame within this")
     max_wait: float = _p(0.1, "s (wall): a camera frame waits at most this for the UE fix of its stamp")
     gap_reset: float = _p(1.0, "s without frames starts a new sequence (tracks forgotten)")
-    annotate: bool = _p(True, "publish the annotated camera image for RViz (costs a JPEG encode)")
+    annotate: bool = _p(True, "publish the annotated camera image for RViz (costs a JPEG encode)",
+                        dynamic=True)
     threads: int = _p(1, "torch CPU threads of this process (1: several nodes share the cores)")
+    autostart: bool = _p(True, "configure (load the detector) and activate at start (lifecycle)")
 
 
 @dataclass(frozen=True)
 class EncoderNodeConfig:
     modality: str = _p("image", "image | radar | lidar | gps")
-    checkpoint: str = _p("", "encoder checkpoint; \"\" = models/encoders/encoder_<modality>.pt")
+    checkpoint: str = _p("", "encoder checkpoint; \"\" = models/encoders/encoder_<modality>.pt", path=True)
     device: str = _p("cpu", "torch device: cpu or cuda[:n] (fails clearly without CUDA)")
     threads: int = _p(1, "torch CPU threads of this process (1: several nodes share the cores)")
+    autostart: bool = _p(True, "configure (load the encoder) and activate at start (lifecycle)")
 
 
 @dataclass(frozen=True)
 class FusionNodeConfig:
-    checkpoint: str = _p("models/m2beamllm.pt", "predictor checkpoint (beam-predictor train)")
+    checkpoint: str = _p("models/m2beamllm.pt", "predictor checkpoint (beam-predictor train)", path=True)
     site: str = _p("", "site geometry file (twin_meta.json or a site YAML) of this deployment; \"\" = the "
-                       "site the checkpoint was trained at")
+                       "site the checkpoint was trained at", path=True)
     device: str = _p("cpu", "torch device: cpu or cuda[:n] (fails clearly without CUDA)")
     threads: int = _p(1, "torch CPU threads of this process (1: several nodes share the cores)")
-    tolerance: float = _p(0.02, "s: features within this of each other belong to one frame")
-    max_wait: float = _p(0.15, "s (wall): a frame missing an input is fused without it after this")
+    tolerance: float = _p(0.02, "s: features within this of each other belong to one frame", dynamic=True)
+    max_wait: float = _p(0.15, "s (wall): a frame missing an input is fused without it after this",
+                         dynamic=True)
     top_k: int = _p(3, "ranked beam candidates per step in the command")
     diagnostics_period: float = _p(1.0, "s between /diagnostics messages")
     autostart: bool = _p(True, "configure and activate at start (lifecycle)")
@@ -66,16 +92,88 @@ class FusionNodeConfig:
 
 @dataclass(frozen=True)
 class BeamformerConfig:
-    report: str = _p("reports/closed_loop", "folder of the CSV + PNG report written at shutdown")
-    twin_config: str = _p("config/twin_sample.yaml", "array and PA waveguide geometry of the scene")
-    match_window: float = _p(5.0, "s of measured power kept to match late commands")
+    report: str = _p("", "folder of the CSV + PNG report written at shutdown; \"\" = "
+                         "$ROS_HOME/beam_predictor/closed_loop")
+    twin_config: str = _p("config/twin_sample.yaml", "array and PA waveguide geometry of the scene",
+                          path=True)
+    match_window: float = _p(5.0, "s of measured power kept to match late commands", dynamic=True)
     truth_reliable: bool = _p(True, "subscribe the measured power reliably (every replayed frame is scored); "
                                     "false for a best-effort live power publisher")
     metrics_period: float = _p(1.0, "s between live metric publications")
 
 
-def tracker_settings(graph_config: str | Path | None = None) -> TrackerSettings:
-    """The live tracker node's settings (``yolo_tracker`` of config/v2i.yaml), so that training and
-    evaluation compute their box series exactly as the node does."""
-    cfg = load_config(TrackerConfig, graph_config or config_path("v2i.yaml"), section="yolo_tracker")
+PARAMS_FILE = "v2i.params.yaml"
+COMMON_PARAMETERS = ("use_sim_time",)     # ROS's own, accepted in any node's section
+
+
+def read_params_file(path: str | Path) -> dict[str, dict]:
+    """The sections of a ROS 2 parameters file: node key -> its ``ros__parameters`` mapping."""
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: parameters file not found") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{path}: expected node keys at the top level")
+    out = {}
+    for key, body in doc.items():
+        if not isinstance(body, dict) or set(body) != {"ros__parameters"} or \
+                not isinstance(body["ros__parameters"], dict):
+            raise ConfigError(f"{path}: '{key}' must hold exactly one mapping 'ros__parameters' "
+                              "(the ROS 2 parameters file format)")
+        out[str(key)] = body["ros__parameters"]
+    return out
+
+
+def node_key_matches(key: str, fqn: str) -> bool:
+    """Whether a parameters-file node key names the node ``fqn`` (``/ns/name``): exact names,
+    ``*`` for one namespace or name token and ``/**`` for any namespace, as rcl reads them."""
+    key = key if key.startswith("/") else "/" + key
+    pattern = re.escape(key).replace(r"/\*\*", "(/[^/]+)*").replace(r"\*", "[^/]+")
+    return re.fullmatch(pattern, fqn) is not None
+
+
+def _ros_level(key: str) -> bool:
+    """Parameters rclpy itself declares (use_sim_time, the QoS overrides of sensor subscriptions)."""
+    return key in COMMON_PARAMETERS or key.startswith("qos_overrides.")
+
+
+def _node_sections(path: str | Path, cls, name: str, namespace: str):
+    fqn = "/" + "/".join(t for t in (namespace.strip("/"), name) if t)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    for key, params in read_params_file(path).items():
+        if not node_key_matches(key, fqn):
+            continue
+        if key.strip("/") != "**":
+            unknown = sorted(k for k in set(params) - fields if not _ros_level(k))
+            if unknown:
+                raise ConfigError(f"{path}:{key}: unknown parameter(s) {unknown} of node {name}; "
+                                  f"known: {sorted(fields)}")
+        yield fqn, fields, params
+
+
+def node_parameters(path: str | Path, cls, name: str, namespace: str = ""):
+    """``cls`` filled from every section of the parameters file that names node ``name`` (in file
+    order).  A key the node does not have is an error naming the file and the section, except in a
+    section for every node (``/**``), which may hold parameters of other nodes."""
+    merged, fqn = {}, name
+    for fqn, fields, params in _node_sections(path, cls, name, namespace):
+        merged.update({k: v for k, v in params.items() if k in fields})
+    return from_mapping(cls, merged, f"{path} (node {fqn})")
+
+
+def ros_level_parameters(path: str | Path, cls, name: str, namespace: str = "") -> dict:
+    """The parameters rclpy declares itself that the file sets for node ``name`` (QoS overrides)."""
+    out = {}
+    for _, _, params in _node_sections(path, cls, name, namespace):
+        out.update({k: v for k, v in params.items() if _ros_level(k) and k not in COMMON_PARAMETERS})
+    return out
+
+
+def tracker_settings(params_file: str | Path | None = None) -> TrackerSettings:
+    """The live tracker node's settings (``yolo_tracker`` of config/v2i.params.yaml), so that
+    training and evaluation compute their box series exactly as the node does."""
+    cfg = node_parameters(params_file or config_path(PARAMS_FILE), TrackerConfig, "yolo_tracker")
     return TrackerSettings(weights=cfg.weights, conf=cfg.conf, imgsz=cfg.imgsz, gap_reset_s=cfg.gap_reset)

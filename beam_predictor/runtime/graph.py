@@ -1,8 +1,10 @@
 """The V2I node graph, described once for both ``launch/v2i.launch.py`` and ``beam-predictor launch``.
 
-``build_graph`` turns the launch arguments and config/v2i.yaml into :class:`NodeSpec`s:
+``build_graph`` turns the launch arguments, config/v2i.yaml (encoders, remappings), the ROS 2
+parameters file config/v2i.params.yaml and contract.STATIC_TRANSFORMS into :class:`NodeSpec`s:
 which executable, node name, namespace, parameters and remappings.  The ROS 2 launch file
-maps each spec to a ``launch_ros`` Node (LifecycleNode for the fusion node); the runner
+maps each spec to a ``launch_ros`` Node (LifecycleNode for the model-holding tracker, encoders
+and fusion node); the runner
 (:mod:`beam_predictor.runtime.runner`) starts the beam_predictor specs as processes with
 the same parameters.  External nodes (tf2_ros static transforms, RViz) are started by the
 launch file only: those packages cannot be installed here, and the runner says so.
@@ -10,32 +12,59 @@ launch file only: those packages cannot be installed here, and the runner says s
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from beam_predictor import contract
-from beam_predictor.config import PACKAGE_ROOT, ConfigError, config_path, from_mapping, to_mapping
-from beam_predictor.runtime.config import (BeamformerConfig, EncoderNodeConfig, FusionNodeConfig,
-                                           PlayerConfig,
-                                           TrackerConfig)
+from beam_predictor.config import ConfigError, config_path, resolve_resource, to_mapping
+from beam_predictor.runtime.config import (PARAMS_FILE, BeamformerConfig, EncoderNodeConfig, FusionNodeConfig,
+                                           PlayerConfig, TrackerConfig, node_parameters, resolve_paths,
+                                           ros_level_parameters)
 
 PACKAGE = "beam_predictor"
 
 # name -> (default, description); the launch file declares exactly these.
 LAUNCH_ARGUMENTS: dict[str, tuple[str, str]] = {
     "bag": ("rosbags/twin_sample",
-            "rosbag2 folder to replay; '' = no player (live sensors or `ros2 bag play`)"),
+            "rosbag2 folder to replay (relative: from the working directory); none = no player: live "
+            "sensors or `ros2 bag play`"),
     "rate": ("1.0", "replay speed factor (0 = as fast as possible)"),
     "use_sim_time": ("auto", "use the /clock of the replay; 'auto' = true when a bag is given"),
-    "device": ("cpu", "torch device of the encoders and the fusion node: cpu or cuda[:n]"),
-    "checkpoint": ("models/m2beamllm.pt", "predictor checkpoint for the fusion node"),
+    "device": ("", "torch device of the encoders and the fusion node: cpu or cuda[:n]; '' = the "
+                   "params file's"),
+    "checkpoint": ("", "predictor checkpoint of the fusion node; '' = the params file's"),
+    "params_file": ("", "ROS 2 parameters file of the nodes; '' = the shipped config/v2i.params.yaml"),
     "rviz": ("false", "start RViz with config/v2i.rviz"),
     "static_tf": ("true", "start the tf2_ros static transforms of the sensor frames (false where tf2_ros "
                           "is not installed)"),
     "namespace": ("", "namespace of every node"),
+    "camera_meta": ("", "twin_meta.json with the tracker's camera model (relative: from the working "
+                        "directory); '' = the params file's"),
+    "report": ("", "folder of the beamformer's closed-loop report; '' = "
+                   "$ROS_HOME/beam_predictor/closed_loop"),
 }
+
+NO_BAG = ("", "none")
+
+
+def has_player(args: dict[str, str]) -> bool:
+    """Whether the launch arguments start the bag player (bag:=none, or an empty bag, starts none)."""
+    return str(args.get("bag", "")).strip().lower() not in NO_BAG
+
+
+def graph_env(base: dict | None = None) -> dict[str, str]:
+    """Environment variables every node of the graph runs with, set by the launch file and the runner:
+    discovery on loopback only, the Fast DDS profile config/fastdds_loopback.xml (shared memory
+    sized for 1 MB radar cubes, UDP on 127.0.0.1; kept when ``base`` already names a profile),
+    and no hub access for transformers / ultralytics."""
+    base = os.environ if base is None else base
+    return {"ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST",
+            "FASTDDS_DEFAULT_PROFILES_FILE": base.get("FASTDDS_DEFAULT_PROFILES_FILE")
+            or str(config_path("fastdds_loopback.xml")),
+            "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "YOLO_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
 
 
 @dataclass(frozen=True)
@@ -62,32 +91,6 @@ def _truthy(value: str) -> bool:
     raise ConfigError(f"launch argument: expected true/false, got '{value}'")
 
 
-def _params(cls, section: dict | None, where: str, **overrides) -> dict:
-    cfg = from_mapping(cls, section or {}, where)
-    cfg = dataclasses.replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
-    return to_mapping(cfg)
-
-
-PATH_PARAMETERS = ("weights", "camera_meta", "checkpoint", "twin_config")
-
-
-def resolve_path(value: str) -> str:
-    """A relative data path as given when it exists from the working directory, else the shipped
-    copy (source tree or installed share/beam_predictor) when that exists, else unchanged."""
-    import sys
-    if not value or Path(value).is_absolute() or Path(value).exists():
-        return value
-    for root in (PACKAGE_ROOT.parent, Path(sys.prefix) / "share" / PACKAGE):
-        if (root / value).exists():
-            return str(root / value)
-    return value
-
-
-def _resolved(params: dict) -> dict:
-    return {k: resolve_path(v) if k in PATH_PARAMETERS and isinstance(v, str)
-            else v for k, v in params.items()}
-
-
 def build_graph(args: dict[str, str] | None = None, config_file: str | Path | None = None) -> list[NodeSpec]:
     """The nodes of the V2I graph for the given launch arguments (defaults from LAUNCH_ARGUMENTS)."""
     a = {k: v[0] for k, v in LAUNCH_ARGUMENTS.items()}
@@ -97,34 +100,43 @@ def build_graph(args: dict[str, str] | None = None, config_file: str | Path | No
         raise ConfigError(f"unknown launch argument(s) {unknown}; known: {sorted(LAUNCH_ARGUMENTS)}")
     path = Path(config_file) if config_file else config_path("v2i.yaml")
     doc = yaml.safe_load(path.read_text()) or {}
-    sim = bool(a["bag"]) if a["use_sim_time"] == "auto" else _truthy(a["use_sim_time"])
+    params_file = resolve_resource(a["params_file"]) if a["params_file"] else config_path(PARAMS_FILE)
+    namespace = a["namespace"]
+
+    def _params(cls, name: str, **overrides) -> dict:
+        """The node's parameters: the dataclass defaults, the params file, then the launch arguments."""
+        cfg = node_parameters(params_file, cls, name, namespace)
+        cfg = dataclasses.replace(cfg, **{k: v for k, v in overrides.items() if v not in (None, "")})
+        return {**to_mapping(resolve_paths(cfg)), **ros_level_parameters(params_file, cls, name, namespace)}
+    replay = has_player(a)
+    sim = replay if a["use_sim_time"] == "auto" else _truthy(a["use_sim_time"])
     remap = doc.get("remappings") or {}
     common = {"use_sim_time": sim}
 
     def spec(name, executable, module, params, **kw):
         return NodeSpec(name, executable, module=f"{PACKAGE}.nodes.{module}",
-                        parameters={**_resolved(params), **common},
+                        parameters={**params, **common},
                         remappings=tuple(tuple(r) for r in remap.get(name, [])), **kw)
 
     nodes = []
-    if a["bag"]:
-        player = _params(PlayerConfig, doc.get("bag_player"), f"{path}:bag_player", bag=a["bag"],
-                         rate=float(a["rate"]))
+    if replay:
+        player = _params(PlayerConfig, "bag_player", bag=a["bag"], rate=float(a["rate"]))
         nodes.append(NodeSpec("bag_player", "bag_player", module=f"{PACKAGE}.nodes.player_node",
                               parameters={**player, "use_sim_time": False}))
     nodes.append(spec("yolo_tracker", "yolo_tracker", "tracker_node",
-                      _params(TrackerConfig, doc.get("yolo_tracker"), f"{path}:yolo_tracker")))
+                      _params(TrackerConfig, "yolo_tracker", camera_meta=a["camera_meta"]), lifecycle=True))
     for modality in doc.get("encoders", ["image", "radar", "lidar", "gps"]):
         nodes.append(spec(f"encoder_{modality}", "feature_encoder", "encoder_node",
-                          _params(EncoderNodeConfig, doc.get("encoder"), f"{path}:encoder", modality=modality,
-                                  device=a["device"], checkpoint=(doc.get("encoder") or {}).get(
-                                      "checkpoint") or f"models/encoders/encoder_{modality}.pt")))
+                          _params(EncoderNodeConfig, f"encoder_{modality}", modality=modality,
+                                  device=a["device"]), lifecycle=True))
     nodes.append(spec("llm_fusion", "llm_fusion", "fusion_node",
-                      _params(FusionNodeConfig, doc.get("llm_fusion"), f"{path}:llm_fusion",
-                              checkpoint=a["checkpoint"], device=a["device"]), lifecycle=True))
+                      _params(FusionNodeConfig, "llm_fusion", checkpoint=a["checkpoint"], device=a["device"]),
+                      lifecycle=True))
     nodes.append(spec("beamformer", "beamformer", "beamformer_node",
-                      _params(BeamformerConfig, doc.get("beamformer"), f"{path}:beamformer")))
-    for child, xyzrpy in (doc.get("static_transforms") or {}).items() if _truthy(a["static_tf"]) else ():
+                      _params(BeamformerConfig, "beamformer", report=a["report"],
+                              # `ros2 bag play` offers the recorded (best-effort) QoS: match it
+                              truth_reliable=None if replay else False)))
+    for child, xyzrpy in contract.STATIC_TRANSFORMS.items() if _truthy(a["static_tf"]) else ():
         x, y, z, roll, pitch, yaw = (str(v) for v in xyzrpy)
         nodes.append(NodeSpec(f"tf_{child}", "static_transform_publisher", package="tf2_ros",
                               arguments=("--x", x, "--y", y, "--z", z, "--roll", roll, "--pitch", pitch,

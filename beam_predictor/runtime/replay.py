@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from beam_predictor import contract
 from beam_predictor.bag.reader import BagError, open_bag
 
 
@@ -27,6 +28,26 @@ def bag_topics(path: str | Path) -> dict[str, str]:
     reader = open_bag(Path(path))
     try:
         return {c.topic: c.msgtype for c in reader.connections}
+    finally:
+        reader.close()
+
+
+def recorded_qos(path: str | Path) -> dict[str, contract.QoS]:
+    """topic -> the QoS its publisher offered when the bag was recorded (the first offered
+    profile, as ``ros2 bag play`` re-offers it); topics recorded without one are left out."""
+    reader = open_bag(Path(path))
+    try:
+        out = {}
+        for c in reader.connections:
+            profiles = getattr(c.ext, "offered_qos_profiles", None) or []
+            if not profiles or isinstance(profiles, str):
+                continue
+            q = profiles[0]
+            out[c.topic] = contract.QoS(
+                "reliable" if q.reliability.name == "RELIABLE" else "best_effort",
+                "transient_local" if q.durability.name == "TRANSIENT_LOCAL" else "volatile",
+                max(1, int(q.depth)))
+        return out
     finally:
         reader.close()
 

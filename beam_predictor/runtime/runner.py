@@ -22,21 +22,19 @@ from pathlib import Path
 
 import yaml
 
-from beam_predictor.config import config_path
 
 READY_MARK = "[beam_predictor] node ready:"
 
 
 def ros_env(base: dict | None = None, domain_id: int | None = None) -> dict:
+    """The environment of every node process: ``base`` (default os.environ) with
+    :func:`beam_predictor.runtime.graph.graph_env` and one ROS_DOMAIN_ID."""
+    from beam_predictor.runtime.graph import graph_env
     env = dict(os.environ if base is None else base)
-    env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
-    # shared memory for big messages + UDP on 127.0.0.1 only (config/fastdds_loopback.xml)
-    env.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(config_path("fastdds_loopback.xml")))
+    env.update(graph_env(env))
     if domain_id is not None:
         env["ROS_DOMAIN_ID"] = str(domain_id)
     env.setdefault("ROS_DOMAIN_ID", str(os.getpid() % 100 + 1))
-    env.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-               "YOLO_OFFLINE": "1", "PYTHONUNBUFFERED": "1"})
     return env
 
 

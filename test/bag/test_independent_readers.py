@@ -21,6 +21,9 @@ def test_mcap_package_reads_the_bag(make_scenario, tmp_path):
         for schema, channel, message, msg in make_reader(
                 fh, decoder_factories=[DecoderFactory()]).iter_decoded_messages():
             counts[(channel.topic, schema.name)] += 1
+            if channel.topic == C.TF_STATIC.name:
+                tf_static = msg
+                continue
             stamp = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
             assert message.log_time == stamp
             if channel.topic == C.CAMERA.name:
@@ -32,7 +35,17 @@ def test_mcap_package_reads_the_bag(make_scenario, tmp_path):
                 np.testing.assert_array_equal(np.asarray(msg.intensities, np.float32), original[stamp].power)
     expected = {(t.name, t.msgtype): 12 for t in C.FRAME_TOPICS}
     expected[(C.BS_GPS.name, C.BS_GPS.msgtype)] = 1
+    expected[(C.TF_STATIC.name, C.TF_STATIC.msgtype)] = 1
     assert dict(counts) == expected
+    # the sensor frames' transforms: the camera's optical axis (z) looks along the street (x), 18 deg down
+    frames = {t.child_frame_id: t for t in tf_static.transforms}
+    assert set(frames) == set(C.STATIC_TRANSFORMS)
+    assert all(t.header.frame_id == C.FRAME_BASE_STATION for t in frames.values())
+    q = frames[C.FRAME_CAMERA].transform.rotation
+    w, v = q.w, np.array([q.x, q.y, q.z])
+    axis = np.array([0.0, 0.0, 1.0])
+    axis = axis + 2 * w * np.cross(v, axis) + 2 * np.cross(v, np.cross(v, axis))   # quaternion rotation
+    np.testing.assert_allclose(axis, [np.cos(np.radians(18)), 0, -np.sin(np.radians(18))], atol=1e-3)
 
 
 def test_sqlite_tables_match(make_scenario, tmp_path):
@@ -42,4 +55,5 @@ def test_sqlite_tables_match(make_scenario, tmp_path):
     rows = con.execute("SELECT t.name, t.type, COUNT(m.id) FROM topics t "
                        "JOIN messages m ON m.topic_id = t.id GROUP BY t.id").fetchall()
     con.close()
-    assert sorted(rows) == sorted((t.name, t.msgtype, 12) for t in C.FRAME_TOPICS)
+    assert sorted(rows) == sorted([(t.name, t.msgtype, 12) for t in C.FRAME_TOPICS]
+                                  + [(C.TF_STATIC.name, C.TF_STATIC.msgtype, 1)])

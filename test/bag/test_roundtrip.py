@@ -37,6 +37,7 @@ def test_round_trip(make_scenario, tmp_path, layout, storage):
     inv = inventory(result.bag)
     assert inv.storage == storage
     expected = {t.name: (t.msgtype, 12) for t in C.FRAME_TOPICS}
+    expected[C.TF_STATIC.name] = (C.TF_STATIC.msgtype, 1)
     if layout == "s31":
         expected[C.BS_GPS.name] = (C.BS_GPS.msgtype, 1)
     assert inv.topics == expected
@@ -66,4 +67,5 @@ def test_latched_base_station_qos(make_scenario, tmp_path):
     qos = {t["topic_metadata"]["name"]: t["topic_metadata"]["offered_qos_profiles"]
            for t in meta["topics_with_message_count"]}
     assert "transient_local" in str(qos[C.BS_GPS.name]).lower()
+    assert "transient_local" in str(qos[C.TF_STATIC.name]).lower()       # RViz gets it at any time
     assert "best_effort" in str(qos[C.CAMERA.name]).lower()

@@ -42,3 +42,29 @@ def test_image_encoder_publishes_features_and_missing_flag(ros):
     feats = [feature_from_msg(m) for m in got]
     assert feats[0].shape == (64,) and feats[1] is None and feats[2].shape == (64,)
     assert node.counts == {"frames": 3, "missing": 1, "ms_total": node.counts["ms_total"]}
+
+
+def test_a_namespace_moves_the_node_and_its_sensor_qos_is_a_parameter(ros):
+    """Topic names are relative: in namespace car1 the encoder reads /car1/bs/camera/... and writes
+    /car1/bp/features/...; the sensor subscription's QoS is overridable (read-only parameters)."""
+    ckpt = PACKAGE_ROOT.parent / "models" / "encoders" / "encoder_image.pt"
+    qos_key = "qos_overrides./car1/bs/camera/image/compressed.subscription.reliability"
+    node = EncoderNode(namespace="car1",
+                       **overrides(modality="image", checkpoint=str(ckpt), **{qos_key: "reliable"}))
+    assert node.get_parameter(qos_key).value == "reliable"
+    probe = Node("probe")
+    got = []
+    probe.create_subscription(Image, "/car1" + contract.feature_topic("image").name, got.append,
+                              qos_profile_sensor_data)
+    reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+    pub = probe.create_publisher(CompressedImage, "/car1" + contract.CAMERA.name, reliable)
+    elsewhere = probe.create_publisher(CompressedImage, contract.CAMERA.name, reliable)
+    ros.add_node(node)
+    ros.add_node(probe)
+    spin_for(ros, 1.0)
+    assert pub.get_subscription_count() == 1 and elsewhere.get_subscription_count() == 0
+    msg = CompressedImage(format="jpeg", data=jpeg())
+    msg.header.stamp.sec = 7
+    pub.publish(msg)
+    assert spin_until(ros, lambda: len(got) == 1, 5.0)
+    assert stamp_ns(got[0].header) == 7_000_000_000

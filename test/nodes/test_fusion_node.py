@@ -146,6 +146,9 @@ def test_restarted_fusion_node_recovers_after_h_frames(ros, ckpt):
 def test_bad_checkpoint_fails_configure_and_names_the_file(ros, tmp_path):
     bad = tmp_path / "broken.pt"
     bad.write_bytes(b"nope")
-    node = FusionNode(**overrides(checkpoint=str(bad)))
+    with pytest.raises(RuntimeError, match="broken.pt"):      # autostart: the process exits naming it
+        FusionNode(**overrides(checkpoint=str(bad)))
+    node = FusionNode(**overrides(checkpoint=str(bad), autostart=False))
     ros.add_node(node)
-    assert node.predictor is None
+    node.trigger_configure()
+    assert node.predictor is None and "broken.pt" in node.configure_error

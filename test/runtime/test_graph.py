@@ -13,7 +13,7 @@ import yaml
 
 from beam_predictor.config import ConfigError
 from beam_predictor.runtime.graph import LAUNCH_ARGUMENTS, build_graph
-from beam_predictor.runtime.runner import GraphRunner, node_command
+from beam_predictor.runtime.runner import GraphRunner, node_command, ros_env
 
 
 class _Recorder:
@@ -36,6 +36,7 @@ def _recording_launch_modules(monkeypatch):
     actions.DeclareLaunchArgument = lambda name, default_value, description: (
         name, default_value, description)
     actions.OpaqueFunction = lambda function: function
+    actions.SetEnvironmentVariable = lambda name, value: {name: value}
     subs = types.ModuleType("launch.substitutions")
     subs.LaunchConfiguration = _LaunchConfiguration
     ros = types.ModuleType("launch_ros")
@@ -57,12 +58,15 @@ def _launch_file_nodes(monkeypatch, args):
     entities = module.generate_launch_description()
     declared = [e for e in entities if isinstance(e, tuple)]
     assert {d[0] for d in declared} == set(LAUNCH_ARGUMENTS) and all(d[2] for d in declared)
+    env = {k: v for e in entities if isinstance(e, dict) for k, v in e.items()}
+    assert env["ROS_AUTOMATIC_DISCOVERY_RANGE"] == "LOCALHOST"    # the launch sets what the runner sets
+    assert env["FASTDDS_DEFAULT_PROFILES_FILE"] == ros_env({})["FASTDDS_DEFAULT_PROFILES_FILE"]
     context = {name: default for name, (default, _) in LAUNCH_ARGUMENTS.items()} | args
     return [n for e in entities if callable(e) for n in e(context)]
 
 
 @pytest.mark.parametrize("args", [{}, {"namespace": "bs1", "device": "cpu", "rate": "2.0", "rviz": "true"},
-                                  {"bag": ""}])
+                                  {"bag": ""}, {"bag": "none"}])
 def test_launch_file_and_runner_start_the_same_graph(monkeypatch, tmp_path, args):
     launched = _launch_file_nodes(monkeypatch, args)
     specs = build_graph(args)
@@ -86,11 +90,20 @@ def test_launch_file_and_runner_start_the_same_graph(monkeypatch, tmp_path, args
 
 
 def test_graph_contents_follow_the_arguments():
-    names = [s.name for s in build_graph({"bag": ""})]
-    assert "bag_player" not in names and "llm_fusion" in names
+    for no_bag in ("", "none", "None"):
+        specs = {s.name: s for s in build_graph({"bag": no_bag})}
+        assert "bag_player" not in specs and "llm_fusion" in specs
+        # `ros2 bag play` offers the recorded best-effort QoS: the beamformer must match it
+        assert specs["beamformer"].parameters["truth_reliable"] is False
+        assert specs["llm_fusion"].parameters["use_sim_time"] is False
     specs = {s.name: s for s in build_graph({"checkpoint": "x.pt", "device": "cpu", "rate": "0"})}
     assert specs["llm_fusion"].parameters["checkpoint"] == "x.pt" and specs["llm_fusion"].lifecycle
     assert specs["bag_player"].parameters["rate"] == 0.0
+    assert specs["beamformer"].parameters["report"] == ""          # -> $ROS_HOME/beam_predictor/closed_loop
+    assert specs["beamformer"].parameters["truth_reliable"] is True
+    specs = {s.name: s for s in build_graph({"camera_meta": "/m.json", "report": "/r"})}
+    assert specs["yolo_tracker"].parameters["camera_meta"] == "/m.json"
+    assert specs["beamformer"].parameters["report"] == "/r"
     assert specs["bag_player"].parameters["use_sim_time"] is False
     assert specs["encoder_lidar"].parameters["use_sim_time"] is True
     assert {s.parameters["modality"] for n, s in specs.items() if n.startswith("encoder_")} == \
@@ -101,7 +114,7 @@ def test_graph_contents_follow_the_arguments():
         build_graph({"rviz": "maybe"})
 
 
-def test_remappings_and_bad_keys_from_the_yaml(tmp_path):
+def test_remappings_from_the_graph_yaml(tmp_path):
     from beam_predictor.config import config_path
     doc = yaml.safe_load(config_path("v2i.yaml").read_text())
     doc["remappings"]["yolo_tracker"] = [["/bs/camera/image/compressed", "/car/cam/compressed"]]
@@ -109,10 +122,35 @@ def test_remappings_and_bad_keys_from_the_yaml(tmp_path):
     good.write_text(yaml.safe_dump(doc))
     tracker = next(s for s in build_graph({}, good) if s.name == "yolo_tracker")
     assert tracker.remappings == (("/bs/camera/image/compressed", "/car/cam/compressed"),)
-    doc["llm_fusion"]["tolerence"] = 0.1
-    good.write_text(yaml.safe_dump(doc))
+
+
+def test_parameters_come_from_a_ros2_parameters_file(tmp_path):
+    from beam_predictor.config import config_path
+    doc = yaml.safe_load(config_path("v2i.params.yaml").read_text())
+    assert all(set(body) == {"ros__parameters"} for body in doc.values())     # the ROS 2 format
+    doc["/**/llm_fusion"]["ros__parameters"]["max_wait"] = 0.3
+    doc["/**"] = {"ros__parameters": {"device": "cuda:1", "use_sim_time": True}}   # every node
+    doc["/car1/beamformer"] = {"ros__parameters": {"match_window": 9.0}}            # one namespace only
+    qos_key = "qos_overrides./bs/mmwave/power.subscription.reliability"
+    doc["/**/beamformer"]["ros__parameters"][qos_key] = "best_effort"                # rclpy's own
+    mine = tmp_path / "mine.params.yaml"
+    mine.write_text(yaml.safe_dump(doc, sort_keys=False))
+    specs = {s.name: s for s in build_graph({"params_file": str(mine)})}
+    assert specs["llm_fusion"].parameters["max_wait"] == 0.3
+    assert specs["encoder_radar"].parameters["device"] == "cuda:1"
+    assert specs["beamformer"].parameters["match_window"] == 5.0
+    assert specs["beamformer"].parameters[qos_key] == "best_effort"
+    in_car1 = {s.name: s for s in build_graph({"params_file": str(mine), "namespace": "car1",
+                                               "device": "cpu"})}
+    assert in_car1["beamformer"].parameters["match_window"] == 9.0
+    assert in_car1["encoder_radar"].parameters["device"] == "cpu"           # a launch argument wins
+    doc["/**/llm_fusion"]["ros__parameters"]["tolerence"] = 0.1
+    mine.write_text(yaml.safe_dump(doc))
     with pytest.raises(ConfigError, match="tolerence"):
-        build_graph({}, good)
+        build_graph({"params_file": str(mine)})
+    mine.write_text(yaml.safe_dump({"llm_fusion": {"max_wait": 0.3}}))
+    with pytest.raises(ConfigError, match="ros__parameters"):
+        build_graph({"params_file": str(mine)})
 
 
 def test_cli_launch_takes_every_launch_argument():
