@@ -122,6 +122,17 @@ def from_mapping(cls: type[T], data: dict, where: str = "config") -> T:
     return cls(**kwargs)
 
 
+def read_yaml(path: str | Path, what: str = "config file") -> Any:
+    """A YAML file's content; a missing file or bad YAML is a ConfigError naming the file."""
+    path = Path(path)
+    try:
+        return yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: {what} not found") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+
+
 def load_config(cls: type[T], path: str | Path | None = None, section: str | None = None,
                 overrides: dict | None = None) -> T:
     """Load ``cls`` from a YAML file (optionally one top-level ``section`` of it).
@@ -133,12 +144,7 @@ def load_config(cls: type[T], path: str | Path | None = None, section: str | Non
     if path is not None:
         path = Path(path)
         where = str(path)
-        try:
-            loaded = yaml.safe_load(path.read_text()) or {}
-        except FileNotFoundError as exc:
-            raise ConfigError(f"{path}: config file not found") from exc
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        loaded = read_yaml(path)
         if section is not None:
             if section not in loaded:
                 raise ConfigError(f"{path}: no section '{section}'")

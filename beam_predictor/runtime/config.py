@@ -12,9 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
-from beam_predictor.config import ConfigError, config_path, from_mapping, resolve_resource
+from beam_predictor.config import ConfigError, config_path, from_mapping, read_yaml, resolve_resource
 from beam_predictor.sensing.boxes import TrackerSettings
 
 
@@ -109,12 +107,7 @@ COMMON_PARAMETERS = ("use_sim_time",)     # ROS's own, accepted in any node's se
 def read_params_file(path: str | Path) -> dict[str, dict]:
     """The sections of a ROS 2 parameters file: node key -> its ``ros__parameters`` mapping."""
     path = Path(path)
-    try:
-        doc = yaml.safe_load(path.read_text()) or {}
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: parameters file not found") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    doc = read_yaml(path, "parameters file")
     if not isinstance(doc, dict):
         raise ConfigError(f"{path}: expected node keys at the top level")
     out = {}

@@ -1,6 +1,6 @@
 """Bag player (in-process): original stamps, /clock, unknown message types skipped, the start
 waits for the fusion node to be active, the recorded QoS offered as `ros2 bag play` does."""
-import threading
+import time
 
 from rclpy.lifecycle import LifecycleNode
 from rclpy.qos import ReliabilityPolicy
@@ -17,7 +17,7 @@ from beam_predictor.bag.reader import BagFrameReader
 from beam_predictor.nodes.common import stamp_ns
 from beam_predictor.nodes.player_node import PlayerNode, message_class
 from beam_predictor.runtime.replay import bag_topics
-from ros_helpers import overrides, spin_for
+from ros_helpers import overrides, spin_for, spinning
 
 
 def add_unknown_topic(bag):
@@ -52,20 +52,9 @@ def test_player_replays_stamps_and_clock_and_skips_unknown_types(ros, make_scena
     assert sorted(player.skipped) == ["/tf (tf2_msgs/msg/TFMessage)", "/tf_static (tf2_msgs/msg/TFMessage)"]
     ros.add_node(probe)
     spin_for(ros, 1.0)
-    stop = threading.Event()
-
-    def spin():
-        while not stop.is_set():
-            ros.spin_once(timeout_sec=0.02)
-
-    spinner = threading.Thread(target=spin)
-    spinner.start()
-    try:
+    with spinning(ros):
         published = player.play()
-        stop.wait(3.0)
-    finally:
-        stop.set()
-        spinner.join()
+        time.sleep(3.0)
     player.destroy_node()
     assert published > 0
     # every frame, original stamps, in order
@@ -87,15 +76,7 @@ def test_player_starts_only_once_the_fusion_node_is_active(ros, make_scenario, t
     fusion = LifecycleNode("llm_fusion")
     ros.add_node(probe)
     ros.add_node(fusion)
-    stop = threading.Event()
-
-    def spin():
-        while not stop.is_set():
-            ros.spin_once(timeout_sec=0.02)
-
-    spinner = threading.Thread(target=spin)
-    spinner.start()
-    try:
+    with spinning(ros):
         early = PlayerNode(**overrides(bag=str(bag), start_timeout=1.0, offered_qos="recorded"))
         assert not early.wait_for_graph()        # llm_fusion unconfigured: gives up after start_timeout
         # as `ros2 bag play`: the sensor streams offered best effort, as the converter recorded them
@@ -107,6 +88,3 @@ def test_player_starts_only_once_the_fusion_node_is_active(ros, make_scenario, t
         assert player.wait_for_graph()
         assert player.pubs[contract.CAMERA.name].qos_profile.reliability == ReliabilityPolicy.RELIABLE
         player.destroy_node()
-    finally:
-        stop.set()
-        spinner.join()
