@@ -7,6 +7,7 @@ so a typo in a config never silently falls back to a default.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import typing
 from pathlib import Path
@@ -19,7 +20,8 @@ T = TypeVar("T")
 PACKAGE_ROOT = Path(__file__).resolve().parent
 
 
-def share_dirs() -> list[Path]:
+@functools.lru_cache(maxsize=1)
+def share_dirs() -> tuple[Path, ...]:
     """Where the package's shipped files (config/, models/, launch/) are, in lookup order.
 
     The source tree when running from a checkout (``make``, the tests, ``beam-predictor``),
@@ -40,7 +42,7 @@ def share_dirs() -> list[Path]:
     except ImportError:
         pass
     dirs.append(Path(sys.prefix) / "share" / "beam_predictor")
-    return list(dict.fromkeys(dirs))
+    return tuple(dict.fromkeys(dirs))
 
 
 def config_path(name: str) -> Path:

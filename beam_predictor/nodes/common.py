@@ -2,6 +2,7 @@
 main loop, and the codecs of the graph's own messages (features, UE box, GPS fix)."""
 from __future__ import annotations
 
+import abc
 import dataclasses
 import logging
 import signal
@@ -86,7 +87,7 @@ def declare_config(node, cls):
     return resolve_paths(from_mapping(cls, values, f"node {node.get_name()} parameters"))
 
 
-class ManagedNode(LifecycleNode):
+class ManagedNode(LifecycleNode, abc.ABC):
     """A node that holds a model: a lifecycle node that loads in configure.
 
     configure: ``load()`` (the model, publishers; may raise: the transition fails and the error
@@ -108,11 +109,13 @@ class ManagedNode(LifecycleNode):
                 raise RuntimeError(self.configure_error or f"{self.get_name()}: configure failed")
             self.trigger_activate()
 
+    @abc.abstractmethod
     def load(self) -> None:
-        raise NotImplementedError
+        """Load the model and create the publishers (configure)."""
 
+    @abc.abstractmethod
     def activate(self) -> list:
-        raise NotImplementedError
+        """Create and return the subscriptions and timers (activate)."""
 
     def release(self) -> None:
         pass

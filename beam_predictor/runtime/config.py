@@ -133,10 +133,16 @@ def _ros_level(key: str) -> bool:
     return key in COMMON_PARAMETERS or key.startswith("qos_overrides.")
 
 
-def _node_sections(path: str | Path, cls, name: str, namespace: str):
+def node_parameters(path: str | Path, cls, name: str, namespace: str = "",
+                    sections: dict[str, dict] | None = None) -> tuple:
+    """(``cls`` filled from every section of the parameters file that names node ``name``, in file
+    order; the QoS overrides those sections set, which rclpy declares itself).  A key the node does
+    not have is an error naming the file and the section, except in a section for every node
+    (``/**``), which may hold parameters of other nodes.  ``sections``: the file already read."""
     fqn = "/" + "/".join(t for t in (namespace.strip("/"), name) if t)
     fields = {f.name for f in dataclasses.fields(cls)}
-    for key, params in read_params_file(path).items():
+    merged, ros_level = {}, {}
+    for key, params in (read_params_file(path) if sections is None else sections).items():
         if not node_key_matches(key, fqn):
             continue
         if key.strip("/") != "**":
@@ -144,29 +150,13 @@ def _node_sections(path: str | Path, cls, name: str, namespace: str):
             if unknown:
                 raise ConfigError(f"{path}:{key}: unknown parameter(s) {unknown} of node {name}; "
                                   f"known: {sorted(fields)}")
-        yield fqn, fields, params
-
-
-def node_parameters(path: str | Path, cls, name: str, namespace: str = ""):
-    """``cls`` filled from every section of the parameters file that names node ``name`` (in file
-    order).  A key the node does not have is an error naming the file and the section, except in a
-    section for every node (``/**``), which may hold parameters of other nodes."""
-    merged, fqn = {}, name
-    for fqn, fields, params in _node_sections(path, cls, name, namespace):
         merged.update({k: v for k, v in params.items() if k in fields})
-    return from_mapping(cls, merged, f"{path} (node {fqn})")
-
-
-def ros_level_parameters(path: str | Path, cls, name: str, namespace: str = "") -> dict:
-    """The parameters rclpy declares itself that the file sets for node ``name`` (QoS overrides)."""
-    out = {}
-    for _, _, params in _node_sections(path, cls, name, namespace):
-        out.update({k: v for k, v in params.items() if _ros_level(k) and k not in COMMON_PARAMETERS})
-    return out
+        ros_level.update({k: v for k, v in params.items() if _ros_level(k) and k not in COMMON_PARAMETERS})
+    return from_mapping(cls, merged, f"{path} (node {fqn})"), ros_level
 
 
 def tracker_settings(params_file: str | Path | None = None) -> TrackerSettings:
     """The live tracker node's settings (``yolo_tracker`` of config/v2i.params.yaml), so that
     training and evaluation compute their box series exactly as the node does."""
-    cfg = node_parameters(params_file or config_path(PARAMS_FILE), TrackerConfig, "yolo_tracker")
+    cfg, _ = node_parameters(params_file or config_path(PARAMS_FILE), TrackerConfig, "yolo_tracker")
     return TrackerSettings(weights=cfg.weights, conf=cfg.conf, imgsz=cfg.imgsz, gap_reset_s=cfg.gap_reset)

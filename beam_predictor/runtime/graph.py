@@ -21,8 +21,8 @@ import yaml
 from beam_predictor import contract
 from beam_predictor.config import ConfigError, config_path, resolve_resource, to_mapping
 from beam_predictor.runtime.config import (PARAMS_FILE, BeamformerConfig, EncoderNodeConfig, FusionNodeConfig,
-                                           PlayerConfig, TrackerConfig, node_parameters, resolve_paths,
-                                           ros_level_parameters)
+                                           PlayerConfig, TrackerConfig, node_parameters, read_params_file,
+                                           resolve_paths)
 
 PACKAGE = "beam_predictor"
 
@@ -101,13 +101,14 @@ def build_graph(args: dict[str, str] | None = None, config_file: str | Path | No
     path = Path(config_file) if config_file else config_path("v2i.yaml")
     doc = yaml.safe_load(path.read_text()) or {}
     params_file = resolve_resource(a["params_file"]) if a["params_file"] else config_path(PARAMS_FILE)
+    sections = read_params_file(params_file)
     namespace = a["namespace"]
 
     def _params(cls, name: str, **overrides) -> dict:
         """The node's parameters: the dataclass defaults, the params file, then the launch arguments."""
-        cfg = node_parameters(params_file, cls, name, namespace)
+        cfg, ros_level = node_parameters(params_file, cls, name, namespace, sections)
         cfg = dataclasses.replace(cfg, **{k: v for k, v in overrides.items() if v not in (None, "")})
-        return {**to_mapping(resolve_paths(cfg)), **ros_level_parameters(params_file, cls, name, namespace)}
+        return {**to_mapping(resolve_paths(cfg)), **ros_level}
     replay = has_player(a)
     sim = replay if a["use_sim_time"] == "auto" else _truthy(a["use_sim_time"])
     remap = doc.get("remappings") or {}
