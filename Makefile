@@ -136,6 +136,15 @@ twin-ceiling: $(BENCH_DATASET)/scenario.csv
 bench-budget: $(BENCH_DATASET)/scenario.csv
 	$(PY) scripts/bench_model.py --suite config/bench/budget.yaml --report reports/bench_budget
 
+# Past optimal beams only (delayed one frame) against persistence / linear extrapolation on the same beams.
+beam-history: $(BENCH_DATASET)/scenario.csv config/model_beams.yaml
+	$(CLI) train --data $(BENCH_DATASET) --config config/model_beams.yaml --out build/beam_history/model.pt \
+	  --report reports/beam_history
+
+# UE association with the site's camera vs calibration-free (largest moving track), on the twin's test passes.
+association: $(BENCH_DATASET)/scenario.csv
+	$(PY) scripts/association_accuracy.py --data $(BENCH_DATASET)
+
 bench-ros: setup $(SAMPLE_BAG)/metadata.yaml
 	$(PY) scripts/bench_ros.py --bag $(SAMPLE_BAG)
 

@@ -48,6 +48,20 @@ def _cmd_convert(args) -> int:
     return 0
 
 
+def _cmd_site(args) -> int:
+    from beam_predictor.deepsense.site import draft_site, scenario_site
+    if args.action == "init":
+        path, todo = draft_site(args.scenario, overwrite=args.overwrite)
+        print(f"drafted {path}")
+        print("fill in by hand (measured at the site): " + ", ".join(todo))
+        return 0
+    site = scenario_site(args.scenario)
+    print(f"site of {args.scenario}: consistent with its data")
+    for key, value in site.to_dict().items():
+        print(f"  {key}: {value}")
+    return 0
+
+
 def _cmd_inventory(args) -> int:
     from beam_predictor.bag.reader import inventory
     print(inventory(args.bag).format())
@@ -89,6 +103,12 @@ def _cmd_twin(args) -> int:
     return 0
 
 
+def _split_cfg(args):
+    """The split rules (config/splits.yaml), with ``--splits FILE`` as the explicit split file."""
+    from beam_predictor.deepsense.splits import SplitConfig
+    return load_config(SplitConfig, config_path("splits.yaml"), overrides={"file": args.splits})
+
+
 def _cmd_pretrain(args) -> int:
     from beam_predictor.sensing.config import SensingConfig
     from beam_predictor.sensing.dataset import prepare
@@ -96,7 +116,7 @@ def _cmd_pretrain(args) -> int:
     sensing = load_config(SensingConfig, args.sensing or config_path("sensing.yaml"))
     cfg = dataclasses.replace(load_config(PretrainConfig, args.config or config_path("pretrain.yaml"),
                                           overrides={"epochs": args.epochs}), sensing=sensing)
-    data = prepare(args.data, sensing, cfg.modalities, cache_dir=args.cache)
+    data = prepare(args.data, sensing, cfg.modalities, cache_dir=args.cache, split_cfg=_split_cfg(args))
     out, metrics, histories = Path(args.out), [], {}
     for modality in cfg.modalities:
         model, m, hist = train_modality(data, modality, cfg)
@@ -131,6 +151,8 @@ def _cmd_detector(args) -> int:
     import csv
     import shutil
 
+    from beam_predictor.deepsense.site import scenario_site
+    from beam_predictor.deepsense.splits import pass_splits
     from beam_predictor.sensing.detector import (DetectorConfig, evaluate_detector, setup_offline,
                                                  train_detector, write_yolo_dataset)
     from beam_predictor.sensing.track_eval import evaluate_tracking
@@ -138,7 +160,8 @@ def _cmd_detector(args) -> int:
     cfg = load_config(DetectorConfig, args.config or config_path("detector.yaml"),
                       overrides={"epochs": args.epochs})
     setup_offline(args.build)
-    data_yaml = write_yolo_dataset(args.data, Path(args.build) / "yolo_dataset", cfg)
+    splits = pass_splits(args.data, _split_cfg(args))
+    data_yaml = write_yolo_dataset(args.data, Path(args.build) / "yolo_dataset", cfg, splits)
     out = Path(args.out)
     if args.weights:                       # evaluate given weights, no training
         out = Path(args.weights)
@@ -147,9 +170,8 @@ def _cmd_detector(args) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(best, out)
     det = evaluate_detector(out, data_yaml, cfg, split="test")
-    tracker = UETracker(out, CameraModel.from_twin_meta(Path(args.data) / "twin_meta.json"), cfg.conf,
-                        cfg.tracker, cfg.imgsz)
-    trk = evaluate_tracking(args.data, tracker, split="test")
+    tracker = UETracker(out, CameraModel(scenario_site(args.data)), cfg.conf, cfg.tracker, cfg.imgsz)
+    trk = evaluate_tracking(args.data, tracker, splits, split="test")
     report = Path(args.report)
     report.mkdir(parents=True, exist_ok=True)
     with open(report / "detector.csv", "w", newline="") as fh:
@@ -172,7 +194,8 @@ def _frame_table(args, cfg):
     from beam_predictor.model.data import load_frame_table
     from beam_predictor.runtime.config import tracker_settings
     tracker = tracker_settings(args.params_file) if cfg.inputs.box else None
-    return load_frame_table(args.data, args.encoders, cfg.fusion.modalities, tracker, cache_dir=args.cache)
+    return load_frame_table(args.data, args.encoders, cfg.fusion.modalities, tracker, cache_dir=args.cache,
+                            split_cfg=_split_cfg(args), feature_dim=cfg.fusion.feature_dim)
 
 
 def _print_results(results) -> None:
@@ -224,7 +247,7 @@ def _cmd_evaluate(args) -> int:
     stale = {m: v for m, v in table.encoder_versions.items() if meta.encoder_versions.get(m, v) != v}
     if stale:
         print(f"warning: encoders differ from the ones the checkpoint was trained on: {sorted(stale)}")
-    if meta.site is not None and meta.site != table.site:
+    if meta.site is not None and table.site is not None and meta.site.radio != table.site.radio:
         print(f"warning: the checkpoint was trained at another site ({meta.site}); {args.data} is at "
               f"{table.site}")
     w = make_windows(table, cfg, select_passes(table, args.split))
@@ -337,13 +360,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_twin)
 
     p = sub.add_parser("pretrain", help="pre-train each modality's encoder on the current beam")
-    p.add_argument("--data", required=True, help="scenario folder with train/val/test splits")
+    p.add_argument("--data", required=True, help="scenario folder (see --splits)")
     p.add_argument("--config", help="pretrain YAML (default: the shipped config/pretrain.yaml)")
     p.add_argument("--sensing", help="sensing YAML (default: the shipped config/sensing.yaml)")
     p.add_argument("--epochs", type=int)
     p.add_argument("--out", default="models/encoders", help="checkpoint folder (shipped)")
     p.add_argument("--report", default="reports/pretrain", help="CSV + PNG report folder")
     p.add_argument("--cache", default="build/cache", help="preprocessed-input cache folder")
+    p.add_argument("--splits", help="split file (seq_index, split) to use; default: the CSV's split column, "
+                                    "else splits.csv beside it, else one drawn by config/splits.yaml")
     p.set_defaults(func=_cmd_pretrain)
 
     p = sub.add_parser("features", help="encode every frame with the pretrained encoders (cached)")
@@ -360,10 +385,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", help="evaluate these weights instead of training")
     p.add_argument("--build", default="build", help="work folder (dataset, runs, ultralytics config)")
     p.add_argument("--report", default="reports/detector", help="CSV report folder")
+    p.add_argument("--splits", help="split file (seq_index, split) to use; default: the CSV's split column, "
+                                    "else splits.csv beside it, else one drawn by config/splits.yaml")
     p.set_defaults(func=_cmd_detector)
 
     p = sub.add_parser("train", help="train a beam predictor (M2BeamLLM or a baseline) on cached features")
-    p.add_argument("--data", required=True, help="scenario folder with train/val/test splits")
+    p.add_argument("--data", required=True, help="scenario folder (see --splits)")
     p.add_argument("--config", help="model YAML (default: the shipped config/model.yaml)")
     p.add_argument("--encoders", default="models/encoders", help="folder of encoder_<modality>.pt")
     p.add_argument("--epochs", type=int)
@@ -375,6 +402,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dtype", default="float32", choices=("float32", "float16"), help="stored weight type")
     p.add_argument("--report", default="reports/train", help="CSV + PNG report folder")
     p.add_argument("--cache", default="build/cache", help="feature cache folder")
+    p.add_argument("--splits", help="split file (seq_index, split) to use; default: the CSV's split column, "
+                                    "else splits.csv beside it, else one drawn by config/splits.yaml")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("evaluate", help="evaluate a predictor checkpoint on a split (CSV + PNG report)")
@@ -390,6 +419,8 @@ def build_parser() -> argparse.ArgumentParser:
                                          "series (default: the shipped config/v2i.params.yaml)")
     p.add_argument("--report", default="reports/evaluate", help="CSV + PNG report folder")
     p.add_argument("--cache", default="build/cache", help="feature cache folder")
+    p.add_argument("--splits", help="split file (seq_index, split) to use; default: the CSV's split column, "
+                                    "else splits.csv beside it, else one drawn by config/splits.yaml")
     p.set_defaults(func=_cmd_evaluate)
 
     from beam_predictor.runtime.graph import LAUNCH_ARGUMENTS
@@ -401,6 +432,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--logs", default="build/launch", help="one log file per node")
     p.add_argument("--duration", type=float, help="seconds to run without a bag (default: until Ctrl-C)")
     p.set_defaults(func=_cmd_launch)
+
+    p = sub.add_parser("site", help="draft a scenario's site.yaml (init), check it against its data (check)")
+    p.add_argument("action", choices=("init", "check"))
+    p.add_argument("scenario", help="scenario folder")
+    p.add_argument("--overwrite", action="store_true", help="init: replace an existing site.yaml")
+    p.set_defaults(func=_cmd_site)
 
     p = sub.add_parser("inventory", help="print a bag's topics, types and message counts")
     p.add_argument("bag")

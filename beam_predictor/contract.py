@@ -122,6 +122,8 @@ FRAME_INFO = Topic(
 
 # Sensor topics written by the converter, in the order they are written per frame.
 FRAME_TOPICS = (FRAME_INFO, CAMERA, LIDAR, RADAR, POWER, UE_GPS)
+# The sensor topic each feature modality is computed from (beam: the previous frame's best beam).
+MODALITY_SOURCE = {"image": CAMERA, "radar": RADAR, "lidar": LIDAR, "gps": UE_GPS, "beam": POWER}
 ALL_DATA_TOPICS = (BS_GPS,) + FRAME_TOPICS
 TOPICS_BY_NAME = {t.name: t for t in ALL_DATA_TOPICS}
 # everything a converted bag holds: the data topics and the sensor frames' /tf_static

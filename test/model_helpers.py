@@ -50,7 +50,8 @@ def synthetic_windows(n: int, cfg: ModelConfig, num_codewords: int = 4, seed: in
               "box": np.zeros((n, length, BOX_CHANNELS), np.float32), "kin": kin,
               "kin_missing": np.zeros(n, bool)}
     return Windows(inputs=inputs, beam=np.repeat(beam[:, None], steps, axis=1), power=power, pa_gain_db=gain,
-                   past_beam=np.repeat(beam[:, None], h, axis=1), category=np.zeros((n, steps), np.int8),
+                   past_beam=np.repeat(beam[:, None], h, axis=1),
+                   beam_before=beam.copy(), category=np.zeros((n, steps), np.int8),
                    seq=np.arange(n), frame=np.arange(n), stamp=np.arange(n) * 100_000_000)
 
 

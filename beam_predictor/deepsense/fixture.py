@@ -38,6 +38,7 @@ class FixtureConfig:
     lane_offset_m: float = 12.0     # distance of the lane from the base station
     half_length_m: float = 25.0     # the pass runs from -half_length to +half_length
     speed_mps: float = 10.0
+    pass_gap_s: float = 20.0        # time between the end of a pass and the start of the next
     origin_lat: float = 33.4207     # base-station position
     origin_lon: float = -111.9289
     noise_floor: float = 3e-5       # linear power floor, like the real scenario 17 files
@@ -100,7 +101,7 @@ def fixture_frames(cfg: FixtureConfig):
     index = 1
     for p in range(cfg.passes):
         direction = 1 if p % 2 == 0 else -1
-        start = t0 + p * (cfg.frames_per_pass / contract.FRAME_RATE_HZ + 20.0)
+        start = t0 + p * (cfg.frames_per_pass / contract.FRAME_RATE_HZ + cfg.pass_gap_s)
         for k in range(cfg.frames_per_pass):
             t = k / contract.FRAME_RATE_HZ
             east = direction * (-cfg.half_length_m + cfg.speed_mps * t)

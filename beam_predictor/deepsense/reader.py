@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
+import logging
 import math
 import re
 from dataclasses import dataclass, field
@@ -21,6 +23,8 @@ from beam_predictor.deepsense.errors import DeepSenseError
 from beam_predictor.deepsense.frame import Frame, Modality, best_beam
 from beam_predictor.deepsense.schema import Schema, resolve_schema
 
+SPLITS_FILE = "splits.csv"       # the scenario's split by pass (deepsense.splits), never its CSV
+log = logging.getLogger(__name__)
 _TIME_RE = re.compile(r"(\d{1,2})[-:](\d{1,2})[-:](\d{1,2})(?:[.\-:](\d+))?")
 
 
@@ -32,6 +36,7 @@ class ReaderConfig:
     skip_bad: bool = False          # skip and report bad rows instead of stopping
     frame_rate_hz: float = 10.0     # stamps from the row number when the CSV has no time
     date: str = "1970-01-01"        # CSV times are times of day; this is the day (UTC)
+    pass_gap_s: float = 1.0         # no seq_index column: a new pass where the stamps jump by more
 
 
 @dataclass
@@ -68,7 +73,7 @@ def find_csv(root: Path) -> Path:
         return root
     if not root.is_dir():
         raise DeepSenseError("scenario folder not found", file=root)
-    found = sorted(root.glob("*.csv"))
+    found = sorted(p for p in root.glob("*.csv") if p.name != SPLITS_FILE)
     named = [p for p in found if p.name.lower().startswith("scenario")]
     if len(found) == 1:
         return found[0]
@@ -78,6 +83,11 @@ def find_csv(root: Path) -> Path:
         raise DeepSenseError("no CSV file in the scenario folder", file=root)
     raise DeepSenseError(f"several CSV files, cannot tell which is the scenario: {[p.name for p in found]}",
                          file=root)
+
+
+def scenario_key(scenario: str | Path) -> str:
+    """A digest of the scenario's CSV: what caches of per-frame data are keyed by."""
+    return hashlib.sha256(find_csv(Path(scenario)).read_bytes()).hexdigest()[:16]
 
 
 class ScenarioReader:
@@ -97,6 +107,9 @@ class ScenarioReader:
         self._epoch = dt.datetime.fromisoformat(self.config.date).replace(
             tzinfo=dt.timezone.utc).timestamp()
         self._len: int | None = None
+        if self.schema.column("seq") is None:
+            log.warning("%s: no seq_index column; passes are split where the time stamps jump by more than "
+                        "%.1f s (reader.pass_gap_s)", self.csv_path, self.config.pass_gap_s)
 
     def __len__(self) -> int:
         """Number of data rows in the CSV (bad rows included)."""
@@ -174,9 +187,16 @@ class ScenarioReader:
 
     def _frame(self, row: int, rec: dict, bs_cache: dict, state: dict) -> Frame:
         mods = self.modalities
-        frame = Frame(index=self._int_cell(rec, "index", row - 1),
-                      seq_index=self._int_cell(rec, "seq", 0),
-                      stamp_ns=self._stamp_ns(row, rec, state))
+        prev_stamp = state["prev_stamp"]
+        stamp = self._stamp_ns(row, rec, state)
+        if self.schema.column("seq") is None:          # passes from the stamps (scenario 9 has no seq_index)
+            gap = None if prev_stamp is None else stamp - prev_stamp
+            if gap is not None and gap > self.config.pass_gap_s * 1e9:
+                state["seq"] = state.get("seq", 1) + 1
+            seq = state.setdefault("seq", 1)
+        else:
+            seq = self._int_cell(rec, "seq", 0)
+        frame = Frame(index=self._int_cell(rec, "index", row - 1), seq_index=seq, stamp_ns=stamp)
         label = self._int_cell(rec, "beam", -1) if self.schema.column("beam") else None
 
         power_col = self.schema.column("power")

@@ -14,7 +14,10 @@ Every results table carries them, so a reader sees what the learning adds:
 Each returns scores (N, T+1, B), so the metrics of :mod:`beam_predictor.model.metrics`
 rank them like a model's probabilities (Top-K, DBA, power loss).  The persistence and
 linear anchors use the observed frames' measured beams (what a base station that swept
-them knows); the two GPS anchors use only the window's model input.
+them knows); the two GPS anchors use only the window's model input.  With ``delay`` = 1
+the persistence and linear anchors see the beams of frames t-H..t-1 only, exactly what
+the past-beam modality (:mod:`beam_predictor.sensing.beam_history`) offers a model, so
+the two compare on equal information.  A scenario without a site file has no GPS anchors.
 """
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ from beam_predictor.physics.array import codebook, pattern_gain
 from beam_predictor.physics.site import SiteGeometry
 from beam_predictor.window import KIN
 
-ANCHORS = ("persistence", "linear", "geometry", "calibrated")
+ANCHORS = ("persistence", "linear", "geometry", "calibrated")     # (+ the delayed beam anchors)
 
 
 def _around(centre: np.ndarray, num_beams: int) -> np.ndarray:
@@ -33,18 +36,35 @@ def _around(centre: np.ndarray, num_beams: int) -> np.ndarray:
     return -np.abs(np.arange(num_beams) - np.asarray(centre)[..., None])
 
 
-def persistence(w: Windows, num_beams: int) -> np.ndarray:
+def _known_beams(w: Windows, delay: int) -> tuple[np.ndarray, np.ndarray]:
+    """(beams (N, H), their frame offsets (H,)) the anchor knows: frames t-H+1..t, or t-H..t-1
+    with ``delay`` 1 (-1 entries: before the pass)."""
+    h = w.past_beam.shape[1]
+    if delay == 0:
+        return w.past_beam, np.arange(-h + 1, 1, dtype=float)
+    if delay != 1:
+        raise ValueError(f"delay {delay}: 0 or 1")
+    return np.column_stack([w.beam_before, w.past_beam[:, :-1]]), np.arange(-h, 0, dtype=float)
+
+
+def persistence(w: Windows, num_beams: int, delay: int = 0) -> np.ndarray:
     steps = w.beam.shape[1]
-    last = np.repeat(w.past_beam[:, -1:], steps, axis=1).astype(float)
+    beams, _ = _known_beams(w, delay)
+    last = np.repeat(beams[:, -1:], steps, axis=1).astype(float)
     return _around(last, num_beams)
 
 
-def linear(w: Windows, num_beams: int) -> np.ndarray:
-    h, steps = w.past_beam.shape[1], w.beam.shape[1]
-    t = np.arange(-h + 1, 1, dtype=float)
-    tc = t - t.mean()
-    slope = (tc * (w.past_beam - w.past_beam.mean(1, keepdims=True))).sum(1) / (tc ** 2).sum()
-    ahead = w.past_beam.mean(1)[:, None] + slope[:, None] * (np.arange(steps)[None] - t.mean())
+def linear(w: Windows, num_beams: int, delay: int = 0) -> np.ndarray:
+    """Least-squares line through the known beams (unknown ones, before the pass, left out)."""
+    steps = w.beam.shape[1]
+    beams, t = _known_beams(w, delay)
+    known = (beams >= 0).astype(float)
+    n = known.sum(1, keepdims=True)
+    t_mean = (known * t).sum(1, keepdims=True) / n
+    b_mean = (known * beams).sum(1, keepdims=True) / n
+    tc = (t - t_mean) * known
+    slope = (tc * (beams - b_mean)).sum(1, keepdims=True) / np.maximum((tc ** 2).sum(1, keepdims=True), 1e-9)
+    ahead = b_mean + slope * (np.arange(steps)[None] - t_mean)
     return _around(np.clip(ahead, 0, num_beams - 1), num_beams)
 
 
@@ -81,7 +101,14 @@ class CalibratedAngle:
         return scores
 
 
-def anchor_scores(train: Windows, test: Windows, site: SiteGeometry) -> dict[str, np.ndarray]:
-    """Scores (N, T+1, B) of every anchor on ``test``; the calibrated one is fitted on ``train``."""
-    return {"persistence": persistence(test, site.num_beams), "linear": linear(test, site.num_beams),
-            "geometry": geometry(test, site), "calibrated": CalibratedAngle(site).fit(train)(test)}
+def anchor_scores(train: Windows, test: Windows, site: SiteGeometry | None, num_beams: int,
+                  delayed: bool = False) -> dict[str, np.ndarray]:
+    """Scores (N, T+1, B) of every anchor on ``test``; the calibrated one is fitted on ``train``.
+    ``delayed`` adds persistence and linear on the beams of t-H..t-1; no site, no GPS anchors."""
+    out = {"persistence": persistence(test, num_beams), "linear": linear(test, num_beams)}
+    if delayed:
+        out.update({"persistence (t-1)": persistence(test, num_beams, 1),
+                    "linear (t-1)": linear(test, num_beams, 1)})
+    if site is not None:
+        out.update({"geometry": geometry(test, site), "calibrated": CalibratedAngle(site).fit(train)(test)})
+    return out

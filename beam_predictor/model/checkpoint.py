@@ -70,8 +70,7 @@ def save(path: str | Path, model: BeamPredictor, meta: CheckpointMeta, dtype: st
     return path
 
 
-def load(path: str | Path, device: str = "cpu") -> tuple[BeamPredictor, CheckpointMeta]:
-    path = Path(path)
+def _read(path: Path) -> dict:
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint not found")
     try:
@@ -83,6 +82,17 @@ def load(path: str | Path, device: str = "cpu") -> tuple[BeamPredictor, Checkpoi
     if blob["format"] != FORMAT:
         raise CheckpointError(f"{path}: checkpoint format {blob['format']}, this version reads format "
                               f"{FORMAT}; retrain it (`make model` for the shipped default)")
+    return blob
+
+
+def read_config(path: str | Path) -> ModelConfig:
+    """The model config a checkpoint was trained with (its inputs, modalities), without building it."""
+    return from_mapping(ModelConfig, _read(Path(path))["config"], f"{path}:config")
+
+
+def load(path: str | Path, device: str = "cpu") -> tuple[BeamPredictor, CheckpointMeta]:
+    path = Path(path)
+    blob = _read(path)
     cfg = from_mapping(ModelConfig, blob["config"], f"{path}:config")
     model = BeamPredictor(cfg, blob["num_codewords"])
     if blob["frozen_digest"] is not None and model.backbone.frozen_digest() != blob["frozen_digest"]:

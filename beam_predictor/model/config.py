@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from beam_predictor.config import ConfigError, from_mapping, to_mapping
 from beam_predictor.window import WindowSpec
 
-MODALITIES = ("image", "radar", "lidar", "gps")
+MODALITIES = ("image", "radar", "lidar", "gps", "beam")     # beam: past optimal beams (sensing.beam_history)
 BACKBONES = ("gpt2", "minilm", "gru", "lstm", "nlinear", "informer")
 LLM_BACKBONES = ("gpt2", "minilm")
 

@@ -22,13 +22,16 @@ import numpy as np
 from tqdm import tqdm
 
 from beam_predictor.atomic import write_npz
-from beam_predictor.deepsense.reader import ReaderConfig, ScenarioReader
+from beam_predictor.deepsense.reader import ReaderConfig, ScenarioReader, scenario_key
+from beam_predictor.deepsense.splits import SplitConfig, pass_splits, split_column
 from beam_predictor.model.config import ModelConfig
 from beam_predictor.model.eval_labels import frame_category
-from beam_predictor.physics.site import SiteGeometry, load_site
+from beam_predictor.deepsense.site import scenario_site
+from beam_predictor.physics.site import SiteError, SiteGeometry, find_site_file
 from beam_predictor.sensing.boxes import TrackerSettings, track_scenario
-from beam_predictor.sensing.dataset import scenario_key
-from beam_predictor.sensing.features import encode, prepare_for_encoders
+from beam_predictor.sensing.beam_history import BEAM_MODALITY, beam_series
+from beam_predictor.sensing.beam_history import VERSION as BEAM_VERSION
+from beam_predictor.sensing.features import ModalityFeatures, encode, prepare_for_encoders
 from beam_predictor.window import FrameInput, HistoryWindow, stack
 
 
@@ -51,7 +54,7 @@ class FrameTable:
     category: np.ndarray                 # (F,) eval_labels category of the frame (evaluation only)
     pa_codebook: np.ndarray | None       # (K, num_pas) PA positions in metres along the waveguide
     encoder_versions: dict[str, str]
-    site: SiteGeometry
+    site: SiteGeometry | None            # None: the scenario has no site file (no kinematics then)
     box_version: str = ""
 
     def __len__(self) -> int:
@@ -66,33 +69,27 @@ class FrameTable:
 
 
 def _twin_meta(scenario: Path) -> dict:
-    """The twin's twin_meta.json (camera, PA codebook, site), or {} for scenarios without one."""
+    """The twin's twin_meta.json (PA codebook, evaluation categories), or {} for scenarios without one."""
     path = scenario / "twin_meta.json"
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def scenario_site(scenario: Path) -> SiteGeometry:
-    """The scenario's site geometry; the base-station fix may come from its first row's unit1_loc."""
-    first = next(iter(ScenarioReader(scenario, ReaderConfig(modalities=("gps",)))), None)
-    return load_site(scenario, bs_latlon=None if first is None else first.bs_latlon)
-
-
-def _labels(scenario: Path, meta: dict, site: SiteGeometry, cache_dir: Path | None,
+def _labels(scenario: Path, meta: dict, site: SiteGeometry | None, cache_dir: Path | None,
             progress: bool) -> dict[str, np.ndarray]:
     """Stamps, GPS fixes, power, PASS gains and categories of every frame (cached by the CSV's content
     and the site, which decides the categories)."""
-    site_key = hashlib.sha256(json.dumps(site.to_dict(), sort_keys=True).encode()).hexdigest()[:8]
+    site_key = "nosite" if site is None else \
+        hashlib.sha256(json.dumps(site.radio.to_dict(), sort_keys=True).encode()).hexdigest()[:8]
     cache = None if cache_dir is None else cache_dir / f"labels-{scenario_key(scenario)}-{site_key}.npz"
     if cache is not None and cache.is_file():
         z = np.load(cache)
         return {k: z[k] for k in z.files}
     reader = ScenarioReader(scenario, ReaderConfig(modalities=("power", "gps")))
-    keys = ("index", "seq", "split", "stamp_ns", "beam", "power", "latlon", "pa", "category")
+    keys = ("index", "seq", "stamp_ns", "beam", "power", "latlon", "pa", "category")
     rows: dict[str, list] = {k: [] for k in keys}
     for f in tqdm(reader, total=len(reader), desc=f"labels {scenario.name}", disable=not progress):
         rows["index"].append(f.index)
         rows["seq"].append(f.seq_index)
-        rows["split"].append(f.extras.get("split", ""))
         rows["stamp_ns"].append(f.stamp_ns)
         rows["beam"].append(f.beam - 1)
         rows["power"].append(f.power)
@@ -104,7 +101,7 @@ def _labels(scenario: Path, meta: dict, site: SiteGeometry, cache_dir: Path | No
     pa = np.stack([20 * np.log10(np.maximum(g, 1e-15)) if g is not None else np.full(k, np.nan)
                    for g in rows["pa"]]).astype(np.float32)
     out = {"index": np.array(rows["index"]), "seq": np.array(rows["seq"]),
-           "split": np.array(rows["split"], dtype="<U8"), "stamp_ns": np.array(rows["stamp_ns"], np.int64),
+           "stamp_ns": np.array(rows["stamp_ns"], np.int64),
            "beam": np.array(rows["beam"]), "power": np.stack(rows["power"]).astype(np.float32),
            "latlon": np.stack(rows["latlon"]).astype(np.float64), "pa_gain_db": pa,
            "category": np.array(rows["category"], np.int8)}
@@ -114,14 +111,19 @@ def _labels(scenario: Path, meta: dict, site: SiteGeometry, cache_dir: Path | No
 
 
 def load_frame_table(scenario: str | Path, encoders: str | Path, modalities, tracker: TrackerSettings | None,
-                     cache_dir: str | Path | None = "build/cache", progress: bool = True) -> FrameTable:
-    """Features of ``modalities`` (encoder_<modality>.pt in ``encoders``), the tracker's UE boxes
-    (none when ``tracker`` is None), GPS fixes and labels of a scenario."""
+                     cache_dir: str | Path | None = "build/cache", progress: bool = True,
+                     split_cfg: SplitConfig | None = None, feature_dim: int = 64) -> FrameTable:
+    """Features of ``modalities`` (encoder_<modality>.pt in ``encoders``; the past beams of
+    :mod:`beam_predictor.sensing.beam_history`, ``feature_dim`` wide), the tracker's UE boxes
+    (none when ``tracker`` is None), GPS fixes and labels of a scenario; the split of each
+    pass is :func:`beam_predictor.deepsense.splits.pass_splits`'s."""
     scenario, encoders = Path(scenario), Path(encoders)
     cache = None if cache_dir is None else Path(cache_dir)
     meta = _twin_meta(scenario)
-    site = scenario_site(scenario)
-    ckpts = {m: encoders / f"encoder_{m}.pt" for m in modalities}
+    site = scenario_site(scenario) if find_site_file(scenario) is not None else None
+    labels = _labels(scenario, meta, site, cache, progress)
+    labels["split"] = split_column(labels["seq"], pass_splits(scenario, split_cfg, cache))
+    ckpts = {m: encoders / f"encoder_{m}.pt" for m in modalities if m != BEAM_MODALITY}
     for m, p in ckpts.items():
         if not p.is_file():
             raise FileNotFoundError(f"{p}: no encoder checkpoint for modality '{m}' "
@@ -130,16 +132,21 @@ def load_frame_table(scenario: str | Path, encoders: str | Path, modalities, tra
 
     def prepared_set():                # only on a feature-cache miss, and then once
         if "set" not in prepared:
-            prepared["set"] = prepare_for_encoders(scenario, ckpts, cache_dir=cache, progress=progress)
+            prepared["set"] = prepare_for_encoders(scenario, ckpts, cache_dir=cache, progress=progress,
+                                                   split_cfg=split_cfg)
         return prepared["set"]
 
     feats = {m: encode(prepared_set, m, p, scenario, cache_dir=cache, progress=progress)
              for m, p in ckpts.items()}
-    labels = _labels(scenario, meta, site, cache, progress)
     for m, f in feats.items():
         if not np.array_equal(f.index, labels["index"]):
             raise ValueError(f"{scenario}: cached {m} features do not match the CSV's frames; "
                              f"delete {cache} and re-run")
+    if BEAM_MODALITY in modalities:
+        f, miss = beam_series(labels["stamp_ns"], labels["seq"], labels["beam"], labels["power"].shape[1],
+                              feature_dim)
+        feats[BEAM_MODALITY] = ModalityFeatures(labels["index"], f, miss, BEAM_VERSION)
+    feats = {m: feats[m] for m in modalities}
     n = len(labels["index"])
     box, visible, box_version = np.zeros((n, 4), np.float32), np.zeros(n, bool), ""
     if tracker is not None:
@@ -166,6 +173,7 @@ class Windows:
     power: np.ndarray               # (N, T+1, 64) float32
     pa_gain_db: np.ndarray          # (N, T+1, K) float32
     past_beam: np.ndarray           # (N, H) optimal beams of the observed frames (anchors only)
+    beam_before: np.ndarray         # (N,) optimal beam of frame t-H, -1 before the pass (delayed anchors)
     category: np.ndarray            # (N, T+1) eval_labels category of each target frame
     seq: np.ndarray                 # (N,) pass of the window
     frame: np.ndarray               # (N,) dataset index of the window's current frame t
@@ -194,6 +202,9 @@ def make_windows(table: FrameTable, cfg: ModelConfig, passes) -> Windows:
     spec = cfg.window_spec()
     h, t = spec.history, spec.horizon
     site = table.site if cfg.inputs.kinematics else None
+    if cfg.inputs.kinematics and site is None:
+        raise SiteError("inputs.kinematics needs the scenario's site geometry: add a site.yaml "
+                        "(`beam-predictor site init`) or set inputs.kinematics and inputs.prior to false")
     arrays, rows = [], {k: [] for k in Windows.__dataclass_fields__ if k != "inputs"}
     for p in passes:
         idx = np.nonzero(table.seq == p)[0]
@@ -208,11 +219,16 @@ def make_windows(table: FrameTable, cfg: ModelConfig, passes) -> Windows:
             rows["power"].append(table.power[tgt])
             rows["pa_gain_db"].append(table.pa_gain_db[tgt])
             rows["past_beam"].append(table.beam[idx[c - h + 1:c + 1]])
+            rows["beam_before"].append(table.beam[idx[c - h]] if c >= h else -1)
             rows["category"].append(table.category[tgt])
             rows["seq"].append(p)
             rows["frame"].append(table.index[i])
             rows["stamp"].append(table.stamp_ns[i])
     if not arrays:
-        raise ValueError(f"no window of H={h}, T={t} fits in passes {list(passes)[:5]}...")
-    labels = {k: np.stack(v) if k not in ("seq", "frame", "stamp") else np.array(v) for k, v in rows.items()}
+        lengths = {int(p): int((table.seq == p).sum()) for p in passes}
+        raise ValueError(f"no window fits: a window needs H + T = {h} + {t} = {h + t} frames of one pass "
+                         f"(a gap over {spec.gap_reset_s} s splits a pass), and the passes have "
+                         f"{lengths if len(lengths) <= 12 else dict(list(lengths.items())[:12])} frames")
+    labels = {k: np.stack(v) if k not in ("seq", "frame", "stamp", "beam_before") else np.array(v)
+              for k, v in rows.items()}
     return Windows(inputs=stack(arrays), **labels)

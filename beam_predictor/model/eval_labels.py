@@ -17,10 +17,10 @@ CATEGORIES = ("unknown", "LoS in FOV", "LoS outside FOV", "NLoS")
 UNKNOWN, LOS_IN_FOV, LOS_OUT_FOV, NLOS = range(4)
 
 
-def frame_category(extras: dict[str, str], meta: dict, site: SiteGeometry) -> int:
+def frame_category(extras: dict[str, str], meta: dict, site: SiteGeometry | None) -> int:
     """The category of one frame from its extra CSV columns and the twin's twin_meta.json."""
     los, x, y = extras.get("los", ""), extras.get("ue_x", ""), extras.get("ue_y", "")
-    if not (los and x and y and "base_station_array" in meta):
+    if not (los and x and y and "base_station_array" in meta) or site is None:
         return UNKNOWN
     if los.strip() == "0":
         return NLOS

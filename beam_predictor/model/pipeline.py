@@ -14,6 +14,7 @@ from beam_predictor.model.metrics import fixed_codeword
 from beam_predictor.model.predictor import BeamPredictor, parameter_counts
 from beam_predictor.model.report import RunResult, evaluate, score_metrics
 from beam_predictor.model.train import fit
+from beam_predictor.sensing.beam_history import BEAM_MODALITY
 
 BOX, KINEMATICS = "box", "kinematics"      # inputs besides the encoder modalities, for silencing
 
@@ -74,12 +75,17 @@ def train_and_evaluate(cfg: ModelConfig, table: FrameTable, task: str = "standar
 
 
 def evaluate_anchors(table: FrameTable, cfg: ModelConfig, task: str = "standard") -> list[RunResult]:
-    """Every anchor on the test windows of ``cfg``'s task (built with kinematics, whatever ``cfg`` says),
-    the calibrated one fitted on the training windows."""
-    cfg = with_overrides(cfg, {"inputs": {"kinematics": True}})
+    """Every anchor on the test windows of ``cfg``'s task (built with kinematics when the scenario
+    has a site, whatever ``cfg`` says), the calibrated one fitted on the training windows; with the
+    past-beam modality, also the anchors on the beams it offers (t-H..t-1)."""
+    delayed = BEAM_MODALITY in cfg.fusion.modalities
+    has_site = table.site is not None
+    cfg = with_overrides(cfg, {"inputs": {"kinematics": has_site, "prior": has_site and cfg.inputs.prior}})
     windows = split_windows(table, cfg)
     out = []
-    for name, scores in anchor_scores(windows["train"], windows["test"], table.site).items():
+    num_beams = table.power.shape[1]
+    for name, scores in anchor_scores(windows["train"], windows["test"], table.site, num_beams,
+                                      delayed).items():
         metrics, per_step = score_metrics(scores, windows["test"])
         out.append(RunResult(f"anchor: {name}", task, metrics, per_step))
     return out

@@ -114,7 +114,9 @@ def fit(cfg: ModelConfig, train: Windows, val: Windows, num_codewords: int = 0,
         groups.append({"params": prior_params, "lr": cfg.inputs.prior_lr, "weight_decay": 0.0})
     opt = torch.optim.AdamW(groups)
     steps = tc.epochs * max(1, int(np.ceil(len(train) / tc.batch_size)))
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g["lr"] for g in groups], total_steps=steps,
+    # (at least 20 steps: OneCycle's 10 % warm-up needs two; a tiny run stops early in the cycle)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g["lr"] for g in groups],
+                                                total_steps=max(steps, 20),
                                                 pct_start=0.1)
     history, best, best_key = [], None, (-1.0, 0.0)
 

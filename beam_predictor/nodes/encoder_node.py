@@ -4,28 +4,34 @@ A lifecycle node (:class:`beam_predictor.nodes.common.ManagedNode`): configure l
 encoder, activate subscribes.  Subscribes the modality's sensor topic, runs preprocessing +
 the pretrained encoder
 (:class:`beam_predictor.sensing.online.OnlineEncoder`) and publishes the features on
-``/bp/features/<modality>`` with the sensor message's header.  An unusable input (a bad
-JPEG, a malformed cloud or cube, a NaN fix) publishes the empty 'missing' message instead,
-and the reason goes to the log and /diagnostics; the node keeps running.
+``/bp/features/<modality>`` with the sensor message's header.  Modality ``beam`` has no
+encoder: it publishes the previous frame's optimal beam from the power topic
+(:class:`beam_predictor.sensing.beam_history.DelayedBeam`).  An unusable input (a bad
+JPEG, a malformed cloud or cube, a NaN fix, no previous sweep) publishes the empty
+'missing' message instead, and the reason goes to the log and /diagnostics; the node
+keeps running.
 """
 from __future__ import annotations
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 import torch
-from sensor_msgs.msg import CompressedImage, Image, NavSatFix, PointCloud2
+from sensor_msgs.msg import CompressedImage, Image, LaserScan, NavSatFix, PointCloud2
 
 from beam_predictor import contract
 from beam_predictor.bag import messages as codec
 from beam_predictor.config import resolve_resource
-from beam_predictor.nodes.common import ManagedNode, feature_msg, qos, run, sensor_subscription
+from beam_predictor.nodes.common import ManagedNode, feature_msg, qos, run, sensor_subscription, stamp_ns
 from beam_predictor.runtime.config import EncoderNodeConfig
+from beam_predictor.sensing.beam_history import BEAM_MODALITY, DelayedBeam
 from beam_predictor.sensing.online import OnlineEncoder, default_checkpoint
 
 SOURCES = {
-    "image": (contract.CAMERA, CompressedImage, lambda m: bytes(m.data)),
-    "radar": (contract.RADAR, Image, codec.radar_cube),
-    "lidar": (contract.LIDAR, PointCloud2, codec.lidar_points),
-    "gps": (contract.UE_GPS, NavSatFix, codec.latlon),
+    "image": (contract.MODALITY_SOURCE["image"], CompressedImage, lambda m: bytes(m.data)),
+    "radar": (contract.MODALITY_SOURCE["radar"], Image, codec.radar_cube),
+    "lidar": (contract.MODALITY_SOURCE["lidar"], PointCloud2, codec.lidar_points),
+    "gps": (contract.MODALITY_SOURCE["gps"], NavSatFix, codec.latlon),
+    BEAM_MODALITY: (contract.MODALITY_SOURCE[BEAM_MODALITY], LaserScan,
+                    lambda m: (stamp_ns(m.header), codec.power_values(m))),
 }
 
 
@@ -41,8 +47,12 @@ class EncoderNode(ManagedNode):
         self.start()
 
     def load(self) -> None:
-        path = self.cfg.checkpoint or resolve_resource(str(default_checkpoint(self.cfg.modality)))
-        self.encoder = OnlineEncoder(self.cfg.modality, path, self.cfg.device)
+        if self.cfg.modality == BEAM_MODALITY:
+            path = "no checkpoint: the previous frame's optimal beam"
+            self.encoder = DelayedBeam(contract.NUM_BEAMS, self.cfg.feature_dim)
+        else:
+            path = self.cfg.checkpoint or resolve_resource(str(default_checkpoint(self.cfg.modality)))
+            self.encoder = OnlineEncoder(self.cfg.modality, path, self.cfg.device)
         self.topic, self.msg_type, self.decode = SOURCES[self.cfg.modality]
         out = contract.feature_topic(self.cfg.modality)
         self.pub = self.create_lifecycle_publisher(Image, out.node_name, qos(out.qos))

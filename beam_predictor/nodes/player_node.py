@@ -68,7 +68,9 @@ class PlayerNode(Node):
         encoders and the tracker subscribe once their models are loaded) and for the ``wait_for``
         lifecycle node to be active, then a short settle for reliable handshakes: no frame is
         replayed into a graph that is still loading.  Returns whether the whole graph was there."""
-        wanted = [t.name for t in contract.FRAME_TOPICS if t.name in self.pubs]
+        listed = {t.strip() for t in self.cfg.wait_topics.split(",") if t.strip()}
+        wanted = [t.name for t in contract.FRAME_TOPICS
+                  if t.name in self.pubs and (not listed or t.name in listed)]
         deadline = time.monotonic() + self.cfg.start_timeout
         state = None
         if self.cfg.wait_for:

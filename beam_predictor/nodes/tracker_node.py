@@ -10,7 +10,6 @@ frame's header.  A frame that does not decode publishes no tracks and an empty U
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -22,6 +21,7 @@ from beam_predictor import contract
 from beam_predictor.config import ros_home
 from beam_predictor.nodes.common import (ManagedNode, fix_from_msg, qos, run, sensor_subscription, stamp_ns,
                                          ue_box_msg)
+from beam_predictor.physics.site import read_site
 from beam_predictor.runtime.config import TrackerConfig
 from beam_predictor.runtime.sync import StampSynchronizer
 from beam_predictor.sensing.detector import setup_offline
@@ -52,14 +52,13 @@ class TrackerNode(ManagedNode):
 
     def load(self) -> None:
         setup_offline(ros_home() / "beam_predictor")
-        camera = None
-        if self.cfg.camera_meta and Path(self.cfg.camera_meta).is_file():
-            camera = CameraModel.from_twin_meta(self.cfg.camera_meta)
-        else:
-            self.get_logger().warning(f"camera_meta '{self.cfg.camera_meta}' not found: tracks are "
-                                      "published, but the UE is never associated (no GPS-to-pixel model)")
+        site = read_site(self.cfg.site) if self.cfg.site else None
+        camera = CameraModel(site) if site is not None and site.camera is not None else None
         self.tracker = UETracker(self.cfg.weights, camera, conf=self.cfg.conf, imgsz=self.cfg.imgsz,
-                                 gap_reset_s=self.cfg.gap_reset)
+                                 gap_reset_s=self.cfg.gap_reset, association=self.cfg.association)
+        moving = camera is None or self.cfg.association == "moving"
+        how = "the largest moving track (calibration-free)" if moving else f"the camera of {self.cfg.site}"
+        self.get_logger().info(f"UE association: {how}")
         self.get_logger().info(f"YOLO weights {self.cfg.weights}")
         self.sync = StampSynchronizer(("image", "fix"), int(self.cfg.gps_tolerance * 1e9),
                                       int(self.cfg.max_wait * 1e9), restart_ns=int(self.cfg.gap_reset * 1e9))

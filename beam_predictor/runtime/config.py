@@ -40,6 +40,9 @@ class PlayerConfig:
     clock_hz: float = _p(100.0, "/clock publications per second of bag time between messages")
     start_timeout: float = _p(120.0, "s: at most this long waiting for the graph (a subscriber on every "
                                      "sensor topic, wait_for active) before the first message")
+    wait_topics: str = _p("", "comma-separated topics that must have a subscriber before the replay "
+                              "starts; \"\" = every sensor topic of the bag (the launch sets the ones its "
+                              "nodes read)")
     wait_for: str = _p("llm_fusion", "lifecycle node that must be active before the replay starts; "
                                      "\"\" = none")
     offered_qos: str = _p("reliable", "reliable: sensor topics offered reliable (every subscriber matches, "
@@ -52,7 +55,11 @@ class PlayerConfig:
 class TrackerConfig:
     weights: str = _p("models/yolo_twin.pt", "YOLO detector weights (local path; nothing is downloaded)",
                       path=True)
-    camera_meta: str = _p("", "twin_meta.json with the camera model; \"\" = UE never associated", path=True)
+    site: str = _p("", "site file (site.yaml, or a twin's twin_meta.json) whose camera projects the UE's GPS "
+                       "fix into the image; \"\" or no camera section = calibration-free association",
+                   path=True)
+    association: str = _p("auto", "UE association: auto (camera when the site has one, else moving), camera, "
+                                  "or moving (the largest moving track; needs no calibration)")
     conf: float = _p(0.25, "detection confidence threshold")
     imgsz: int = _p(320, "YOLO inference size (pixels)")
     gps_tolerance: float = _p(0.06, "s: UE fix matched to a camera frame within this")
@@ -66,7 +73,8 @@ class TrackerConfig:
 
 @dataclass(frozen=True)
 class EncoderNodeConfig:
-    modality: str = _p("image", "image | radar | lidar | gps")
+    modality: str = _p("image", "image | radar | lidar | gps | beam (the previous frame's optimal beam)")
+    feature_dim: int = _p(64, "beam: width of its features (the predictor's fusion.feature_dim)")
     checkpoint: str = _p("", "encoder checkpoint; \"\" = models/encoders/encoder_<modality>.pt", path=True)
     device: str = _p("cpu", "torch device: cpu or cuda[:n] (fails clearly without CUDA)")
     threads: int = _p(1, "torch CPU threads of this process (1: several nodes share the cores)")
@@ -159,4 +167,5 @@ def tracker_settings(params_file: str | Path | None = None) -> TrackerSettings:
     """The live tracker node's settings (``yolo_tracker`` of config/v2i.params.yaml), so that
     training and evaluation compute their box series exactly as the node does."""
     cfg, _ = node_parameters(params_file or config_path(PARAMS_FILE), TrackerConfig, "yolo_tracker")
-    return TrackerSettings(weights=cfg.weights, conf=cfg.conf, imgsz=cfg.imgsz, gap_reset_s=cfg.gap_reset)
+    return TrackerSettings(weights=cfg.weights, conf=cfg.conf, imgsz=cfg.imgsz, gap_reset_s=cfg.gap_reset,
+                           association=cfg.association)

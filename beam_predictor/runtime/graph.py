@@ -41,8 +41,9 @@ LAUNCH_ARGUMENTS: dict[str, tuple[str, str]] = {
     "static_tf": ("true", "start the tf2_ros static transforms of the sensor frames (false where tf2_ros "
                           "is not installed)"),
     "namespace": ("", "namespace of every node"),
-    "camera_meta": ("", "twin_meta.json with the tracker's camera model (relative: from the working "
-                        "directory); '' = the params file's"),
+    "site": ("", "site file of this deployment (site.yaml or a twin's twin_meta.json; relative: from the "
+                 "working directory) for the tracker's camera and the fusion node's geometry; '' = the "
+                 "params file's"),
     "report": ("", "folder of the beamformer's closed-loop report; '' = "
                    "$ROS_HOME/beam_predictor/closed_loop"),
 }
@@ -91,6 +92,20 @@ def _truthy(value: str) -> bool:
     raise ConfigError(f"launch argument: expected true/false, got '{value}'")
 
 
+DEFAULT_ENCODERS = ("image", "radar", "lidar", "gps")
+
+
+def checkpoint_inputs(path: str) -> tuple[tuple[str, ...], int | None]:
+    """(modalities, feature width) the predictor checkpoint reads: the encoder nodes to start.  An
+    unreadable checkpoint gives the default encoders (the fusion node then reports the checkpoint)."""
+    from beam_predictor.model.checkpoint import CheckpointError, read_config
+    try:
+        cfg = read_config(path)
+    except (CheckpointError, ConfigError, OSError):
+        return DEFAULT_ENCODERS, None
+    return tuple(cfg.fusion.modalities), cfg.fusion.feature_dim
+
+
 def build_graph(args: dict[str, str] | None = None, config_file: str | Path | None = None) -> list[NodeSpec]:
     """The nodes of the V2I graph for the given launch arguments (defaults from LAUNCH_ARGUMENTS)."""
     a = {k: v[0] for k, v in LAUNCH_ARGUMENTS.items()}
@@ -119,20 +134,27 @@ def build_graph(args: dict[str, str] | None = None, config_file: str | Path | No
                         parameters={**params, **common},
                         remappings=tuple(tuple(r) for r in remap.get(name, [])), **kw)
 
+    fusion = _params(FusionNodeConfig, "llm_fusion", checkpoint=a["checkpoint"], device=a["device"],
+                     site=a["site"])
+    modalities, feature_dim = checkpoint_inputs(fusion["checkpoint"])
+    encoders = modalities if doc.get("encoders", "auto") == "auto" else tuple(doc["encoders"])
     nodes = []
     if replay:
-        player = _params(PlayerConfig, "bag_player", bag=a["bag"], rate=float(a["rate"]))
+        # the replay waits for a subscriber on what the graph reads: the tracker's camera and fix, the
+        # beamformer's power, each encoder's source
+        read = {contract.CAMERA, contract.UE_GPS, contract.POWER}
+        read |= {contract.MODALITY_SOURCE[m] for m in encoders}
+        player = _params(PlayerConfig, "bag_player", bag=a["bag"], rate=float(a["rate"]),
+                         wait_topics=",".join(sorted(t.name for t in read)))
         nodes.append(NodeSpec("bag_player", "bag_player", module=f"{PACKAGE}.nodes.player_node",
                               parameters={**player, "use_sim_time": False}))
     nodes.append(spec("yolo_tracker", "yolo_tracker", "tracker_node",
-                      _params(TrackerConfig, "yolo_tracker", camera_meta=a["camera_meta"]), lifecycle=True))
-    for modality in doc.get("encoders", ["image", "radar", "lidar", "gps"]):
+                      _params(TrackerConfig, "yolo_tracker", site=a["site"]), lifecycle=True))
+    for modality in encoders:
         nodes.append(spec(f"encoder_{modality}", "feature_encoder", "encoder_node",
                           _params(EncoderNodeConfig, f"encoder_{modality}", modality=modality,
-                                  device=a["device"]), lifecycle=True))
-    nodes.append(spec("llm_fusion", "llm_fusion", "fusion_node",
-                      _params(FusionNodeConfig, "llm_fusion", checkpoint=a["checkpoint"], device=a["device"]),
-                      lifecycle=True))
+                                  device=a["device"], feature_dim=feature_dim), lifecycle=True))
+    nodes.append(spec("llm_fusion", "llm_fusion", "fusion_node", fusion, lifecycle=True))
     nodes.append(spec("beamformer", "beamformer", "beamformer_node",
                       _params(BeamformerConfig, "beamformer", report=a["report"],
                               # `ros2 bag play` offers the recorded (best-effort) QoS: match it

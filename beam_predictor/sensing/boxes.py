@@ -8,7 +8,9 @@ association), and keeps each frame's UE box normalised by the image size.
 
 The result is cached like the feature cache:
 ``<cache>/boxes-<scenario key>-<hash of weights, camera model and tracker settings>.npz``,
-so new detector weights or tracker settings recompute it.
+so new detector weights, tracker settings or a new site camera recompute it.  The camera
+model is the scenario's site file's (``site.yaml`` or the twin's ``twin_meta.json``); a
+scenario without one gets the calibration-free association.
 """
 from __future__ import annotations
 
@@ -21,8 +23,9 @@ import numpy as np
 from tqdm import tqdm
 
 from beam_predictor.atomic import write_npz
-from beam_predictor.deepsense.reader import ReaderConfig, ScenarioReader
-from beam_predictor.sensing.dataset import scenario_key
+from beam_predictor.deepsense.reader import ReaderConfig, ScenarioReader, scenario_key
+from beam_predictor.deepsense.site import scenario_site
+from beam_predictor.physics.site import SiteGeometry, find_site_file
 
 
 @dataclass
@@ -41,13 +44,14 @@ class TrackerSettings:
     conf: float = 0.25
     imgsz: int = 320
     gap_reset_s: float = 1.0
+    association: str = "auto"
 
 
-def _version(settings: TrackerSettings, camera_meta: Path | None) -> str:
+def _version(settings: TrackerSettings, site: SiteGeometry | None) -> str:
     h = hashlib.sha256(Path(settings.weights).read_bytes())
-    camera = json.loads(camera_meta.read_text()).get("camera") if camera_meta is not None else None
+    camera = None if site is None or site.camera is None else site.to_dict()
     h.update(json.dumps({"conf": settings.conf, "imgsz": settings.imgsz, "gap": settings.gap_reset_s,
-                         "camera": camera}, sort_keys=True).encode())
+                         "association": settings.association, "camera": camera}, sort_keys=True).encode())
     return h.hexdigest()[:12]
 
 
@@ -61,9 +65,8 @@ def track_scenario(scenario: str | Path, settings: TrackerSettings, cache_dir: s
     scenario = Path(scenario)
     if not Path(settings.weights).is_file():
         raise FileNotFoundError(f"{settings.weights}: no detector weights (build them with `make detector`)")
-    meta = scenario / "twin_meta.json"
-    camera_meta = meta if meta.is_file() and "camera" in json.loads(meta.read_text()) else None
-    version = _version(settings, camera_meta)
+    site = scenario_site(scenario) if find_site_file(scenario) is not None else None
+    version = _version(settings, site)
     cache = None
     if cache_dir is not None:
         cache = Path(cache_dir) / f"boxes-{scenario_key(scenario)}-{version}.npz"
@@ -71,9 +74,9 @@ def track_scenario(scenario: str | Path, settings: TrackerSettings, cache_dir: s
             z = np.load(cache)
             return BoxSeries(z["index"], z["box"], z["visible"], version)
     setup_offline("build")
-    camera = CameraModel.from_twin_meta(camera_meta) if camera_meta is not None else None
+    camera = CameraModel(site) if site is not None and site.camera is not None else None
     tracker = UETracker(settings.weights, camera, conf=settings.conf, imgsz=settings.imgsz,
-                        gap_reset_s=settings.gap_reset_s)
+                        gap_reset_s=settings.gap_reset_s, association=settings.association)
     reader = ScenarioReader(scenario, ReaderConfig(modalities=("camera", "gps")))
     index, boxes, visible = [], [], []
     for f in tqdm(reader, total=len(reader), desc=f"track {scenario.name}", disable=not progress):

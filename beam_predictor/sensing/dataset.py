@@ -17,7 +17,8 @@ import numpy as np
 from tqdm import tqdm
 
 from beam_predictor.atomic import write_npz
-from beam_predictor.deepsense.reader import ReaderConfig, ScenarioReader
+from beam_predictor.deepsense.reader import ReaderConfig, ScenarioReader, scenario_key
+from beam_predictor.deepsense.splits import SplitConfig, pass_splits, split_column
 from beam_predictor.sensing.config import SensingConfig
 from beam_predictor.sensing.preprocess import GpsScaler, Prepared, prep_image, prep_lidar, prep_radar
 
@@ -28,7 +29,7 @@ READER_MODALITY = {"image": "camera", "radar": "radar", "lidar": "lidar", "gps":
 class PreparedSet:
     index: np.ndarray            # (N,) dataset frame index
     seq: np.ndarray              # (N,) pass
-    split: np.ndarray            # (N,) "train" / "val" / "test" ("" when the scenario has none)
+    split: np.ndarray            # (N,) "train" / "val" / "test" (deepsense.splits)
     beam: np.ndarray             # (N,) 1-based optimal beam
     inputs: dict[str, np.ndarray]     # modality -> (N, ...) float32 (zeros where missing)
     missing: dict[str, np.ndarray]    # modality -> (N,) bool
@@ -38,33 +39,34 @@ class PreparedSet:
         return np.nonzero(self.split == split)[0]
 
 
-def scenario_key(scenario: Path) -> str:
-    csv_path = next(iter(sorted(Path(scenario).glob("*.csv"))))
-    return hashlib.sha256(csv_path.read_bytes()).hexdigest()[:16]
-
-
-def _prep_key(cfg: SensingConfig, modalities, scaler: GpsScaler | None = None) -> str:
+def _prep_key(cfg: SensingConfig, modalities, scaler: GpsScaler | None, splits: dict[int, str]) -> str:
     blob = json.dumps({"prep": {k: v for k, v in asdict(cfg).items() if k != "encoder"},
-                       "modalities": sorted(modalities), "gps_scaler": scaler.to_dict() if scaler else None},
+                       "modalities": sorted(modalities), "gps_scaler": scaler.to_dict() if scaler else None,
+                       # the GPS scaler is fitted on the training passes
+                       "train": None if scaler else sorted(k for k, v in splits.items() if v == "train")},
                       sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
 def prepare(scenario: str | Path, cfg: SensingConfig, modalities=("image", "radar", "lidar", "gps"),
             cache_dir: str | Path | None = None, progress: bool = True,
-            gps_scaler: GpsScaler | None = None) -> PreparedSet:
+            gps_scaler: GpsScaler | None = None, split_cfg: SplitConfig | None = None) -> PreparedSet:
     """Preprocess every frame of ``scenario`` (cached under ``cache_dir`` when given).
 
     GPS is min-max scaled with ``gps_scaler`` (a trained encoder's) when given, else with a
-    scaler fitted on this scenario's training split (encoder pre-training).
+    scaler fitted on this scenario's training passes (encoder pre-training).  The split of
+    each pass is :func:`beam_predictor.deepsense.splits.pass_splits`'s.
     """
     scenario = Path(scenario)
+    splits = pass_splits(scenario, split_cfg, cache_dir)
     cache = None
     if cache_dir is not None:
         cache = Path(cache_dir) / \
-                     f"prepared-{scenario_key(scenario)}-{_prep_key(cfg, modalities, gps_scaler)}.npz"
+                     f"prepared-{scenario_key(scenario)}-{_prep_key(cfg, modalities, gps_scaler, splits)}.npz"
         if cache.is_file():
-            return _load(cache)
+            out = _load(cache)
+            out.split = split_column(out.seq, splits)
+            return out
     reader = ScenarioReader(scenario, ReaderConfig(modalities=tuple(READER_MODALITY[m] for m in modalities)))
     preps = {"image": lambda f: prep_image(f.image_jpeg, cfg.image),
              "radar": lambda f: prep_radar(f.radar, cfg.radar),
@@ -72,7 +74,7 @@ def prepare(scenario: str | Path, cfg: SensingConfig, modalities=("image", "rada
     results: dict[str, list[Prepared]] = {m: [] for m in modalities}
     meta: dict[str, list] = {"index": [], "seq": [], "split": [], "beam": [], "latlon": []}
     for f in tqdm(reader, total=len(reader), desc=f"prepare {scenario.name}", disable=not progress):
-        for key, value in (("index", f.index), ("seq", f.seq_index), ("split", f.extras.get("split", "")),
+        for key, value in (("index", f.index), ("seq", f.seq_index), ("split", splits[f.seq_index]),
                            ("beam", f.beam), ("latlon", f.ue_latlon)):
             meta[key].append(value)
         for m in modalities:
@@ -81,7 +83,7 @@ def prepare(scenario: str | Path, cfg: SensingConfig, modalities=("image", "rada
     split = np.array(meta["split"], dtype="<U8")
     scaler = gps_scaler
     if "gps" in modalities and scaler is None:
-        fit_on = [ll for ll, s in zip(meta["latlon"], split) if s in ("train", "") and ll is not None]
+        fit_on = [ll for ll, s in zip(meta["latlon"], split) if s == "train" and ll is not None]
         scaler = GpsScaler.fit(np.stack(fit_on))
     if "gps" in modalities:
         results["gps"] = [scaler(ll) for ll in meta["latlon"]]

@@ -58,15 +58,15 @@ def _subsample(items: list, limit: int) -> list:
     return [items[int(i * step)] for i in range(limit)]
 
 
-def write_yolo_dataset(scenario: str | Path, out: str | Path, cfg: DetectorConfig) -> Path:
-    """Ultralytics dataset (images linked, labels copied) from a twin scenario's splits."""
+def write_yolo_dataset(scenario: str | Path, out: str | Path, cfg: DetectorConfig,
+                       splits: dict[int, str]) -> Path:
+    """Ultralytics dataset (images linked, labels copied) of a twin scenario (its ``unit1_yolo``
+    labels), split by pass with ``splits`` (:func:`beam_predictor.deepsense.splits.pass_splits`)."""
     scenario, out = Path(scenario).resolve(), Path(out)
     shutil.rmtree(out, ignore_errors=True)
     by_split: dict[str, list] = {"train": [], "val": [], "test": []}
     for f in ScenarioReader(scenario, ReaderConfig(modalities=("power",))):
-        split = f.extras.get("split")
-        if split in by_split:
-            by_split[split].append(f)
+        by_split[splits[f.seq_index]].append(f)
     limits = {"train": cfg.max_train_images, "val": cfg.max_val_images, "test": 0}
     for split, frames in by_split.items():
         (out / "images" / split).mkdir(parents=True)

@@ -19,8 +19,9 @@ from tqdm import tqdm
 
 from beam_predictor.atomic import write_npz
 from beam_predictor.config import from_mapping
+from beam_predictor.deepsense.reader import scenario_key
 from beam_predictor.sensing.config import SensingConfig
-from beam_predictor.sensing.dataset import PreparedSet, scenario_key
+from beam_predictor.sensing.dataset import PreparedSet
 
 
 @dataclass
@@ -46,7 +47,8 @@ def load_encoder(path: str | Path):
 
 
 def prepare_for_encoders(scenario: str | Path, checkpoints: dict[str, Path],
-                         cache_dir: str | Path | None = None, progress: bool = True) -> PreparedSet:
+                         cache_dir: str | Path | None = None, progress: bool = True,
+                         split_cfg=None) -> PreparedSet:
     """Preprocess ``scenario`` as these encoders expect: their preprocessing config, and GPS
     scaled as the GPS encoder was trained (whatever scenario it is)."""
     from beam_predictor.sensing.dataset import prepare
@@ -56,7 +58,7 @@ def prepare_for_encoders(scenario: str | Path, checkpoints: dict[str, Path],
     if "gps" in checkpoints:
         scaler = GpsScaler.from_dict(load_encoder(checkpoints["gps"])[2]["gps_scaler"])
     return prepare(scenario, sensing, tuple(checkpoints), cache_dir=cache_dir, progress=progress,
-                   gps_scaler=scaler)
+                   gps_scaler=scaler, split_cfg=split_cfg)
 
 
 def encode(data: PreparedSet | Callable[[], PreparedSet], modality: str, checkpoint: str | Path,

@@ -9,6 +9,7 @@ import numpy as np
 from tqdm import tqdm
 
 from beam_predictor.deepsense.reader import ReaderConfig, ScenarioReader
+from beam_predictor.deepsense.splits import pass_splits
 from beam_predictor.sensing.tracker import UETracker, iou
 
 
@@ -20,16 +21,19 @@ def decode_bgr(jpeg: bytes) -> np.ndarray:
     return img
 
 
-def evaluate_tracking(scenario: str | Path, tracker: UETracker, split: str = "test",
-                      progress: bool = True) -> dict:
-    """Run the tracker pass by pass over ``split``; compare the UE box with the twin's ``ue_bbox``.
+def evaluate_tracking(scenario: str | Path, tracker: UETracker, splits: dict[int, str] | None = None,
+                      split: str = "test", progress: bool = True) -> dict:
+    """Run the tracker pass by pass over the passes of ``split`` (``splits``: each pass's split,
+    default :func:`beam_predictor.deepsense.splits.pass_splits`'s); compare the UE box with the
+    twin's ``ue_bbox``.
 
     A visible UE counts as correct when the tracker reports it (not lost) with IoU >= 0.5;
     a hidden UE (no ground-truth box) counts as correct when the tracker reports it lost.
     """
+    splits = pass_splits(scenario) if splits is None else splits
     passes = defaultdict(list)
     for f in ScenarioReader(scenario, ReaderConfig(modalities=("camera", "gps"))):
-        if f.extras.get("split") == split:
+        if splits[f.seq_index] == split:
             passes[f.seq_index].append(f)
     hits = visible = hidden = lost_ok = 0
     ious, latency = [], []

@@ -2,22 +2,23 @@
 
 The detector finds every vehicle; ultralytics' ByteTrack gives them stable ids.  Which
 track is the UE is decided with the UE's GPS fix projected into the image through the
-camera model: the track whose box holds the projected antenna (closest centre when
-several do).  The choice is sticky: the current UE track is kept while its box stays
-consistent with the projection, so a passing truck does not steal the association.
+site's camera (:class:`CameraModel`): the track whose box holds the projected antenna
+(closest centre when several do).  A site without a camera uses the calibration-free
+:class:`beam_predictor.sensing.association.MovingTrackAssociator` instead (``association``:
+``auto`` picks by whether a camera model exists).  The choice is sticky: the current UE
+track is kept while its box stays consistent with the projection, so a passing truck does
+not steal the association.
 When no box fits, the UE is reported ``lost`` (with the last box, confidence 0) rather
 than guessed.  The same code runs in the tracker node.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from beam_predictor.physics.camera import PinholeCamera
-from beam_predictor.physics.geo import latlon_to_enu
+from beam_predictor.physics.site import SiteError, SiteGeometry
 
 
 @dataclass
@@ -41,28 +42,18 @@ LOST = UEBox(0.0, 0.0, 0.0, 0.0, 0.0, -1, True)
 
 
 class CameraModel:
-    """GPS fix -> pixel, through the base station's local frame and a pinhole camera."""
+    """GPS fix -> pixel, through the site frame and the site file's camera
+    (:class:`beam_predictor.physics.site.CameraSite`)."""
 
-    def __init__(self, camera: PinholeCamera, origin_latlon, bs_xy, ue_height: float):
-        self.camera, self.origin, self.ue_height = camera, origin_latlon, ue_height
-        self.bs_xy = np.asarray(bs_xy)
-
-    @classmethod
-    def from_twin_meta(cls, path: str | Path, ue_height: float | None = None) -> "CameraModel":
-        meta = json.loads(Path(path).read_text())
-        cam = meta["camera"]
-        hfov = float(np.degrees(2 * np.arctan(cam["width"] / 2 / cam["fx"])))
-        camera = PinholeCamera(np.asarray(cam["position"]), cam["width"], cam["height"], hfov,
-                               cam["pitch_deg"])
-        gps = meta["config"]["gps"]
-        height = ue_height if ue_height is not None else meta["config"]["traffic"]["ue_antenna_height"]
-        return cls(camera, (gps["origin_lat"], gps["origin_lon"]), meta["base_station_array"][:2], height)
+    def __init__(self, site: SiteGeometry):
+        if site.camera is None:
+            raise SiteError("the site has no camera section: no GPS-to-pixel model")
+        self.site, self.camera = site, site.camera.pinhole(site.array_height_m)
 
     def project(self, latlon) -> np.ndarray | None:
         """(u, v) pixel of the UE antenna, or None when it is behind the camera or off the image."""
-        en = latlon_to_enu(np.asarray(latlon), self.origin)
-        world = np.array([[self.bs_xy[0] + en[0], self.bs_xy[1] + en[1], self.ue_height]])
-        uv, depth = self.camera.project(world)
+        x, y = self.site.site_xy(self.site.local_en(np.asarray(latlon, np.float64)))
+        uv, depth = self.camera.project(np.array([[x, y, self.site.ue_antenna_height_m]]))
         u, v = uv[0]
         if depth[0] <= 0 or not (0 <= u < self.camera.width and 0 <= v < self.camera.height):
             return None
@@ -121,12 +112,13 @@ class UETracker:
     """
 
     def __init__(self, weights: str | Path, camera: CameraModel | None, conf: float = 0.25,
-                 tracker: str = "bytetrack.yaml", imgsz: int = 320, gap_reset_s: float = 1.0):
+                 tracker: str = "bytetrack.yaml", imgsz: int = 320, gap_reset_s: float = 1.0,
+                 association: str = "auto"):
         from ultralytics import YOLO
         self.model = YOLO(str(weights))
         self.camera, self.conf, self.tracker, self.imgsz = camera, conf, tracker, imgsz
         self.gap_reset_ns = int(gap_reset_s * 1e9)
-        self.associator = UEAssociator()
+        self.associator = make_associator(association, camera is not None)
         self._new_sequence = True
         self._last_stamp: int | None = None
 
@@ -161,6 +153,20 @@ class UETracker:
         ok = ue_latlon is not None and np.isfinite(np.asarray(ue_latlon, float)).all()
         uv = self.camera.project(ue_latlon) if ok and self.camera is not None else None
         return boxes, self.associator.update(boxes, uv)
+
+
+ASSOCIATIONS = ("auto", "camera", "moving")
+
+
+def make_associator(association: str, has_camera: bool):
+    """The UE associator: ``camera`` (GPS fix projected through the site's camera), ``moving``
+    (calibration-free), or ``auto`` (camera when there is a camera model)."""
+    from beam_predictor.sensing.association import MovingTrackAssociator
+    if association not in ASSOCIATIONS:
+        raise ValueError(f"association '{association}': choose from {ASSOCIATIONS}")
+    if association == "camera" and not has_camera:
+        raise SiteError("association 'camera' needs a site file with a camera section")
+    return UEAssociator() if has_camera and association != "moving" else MovingTrackAssociator()
 
 
 def normalised_box(ue: UEBox | None, width: int, height: int) -> tuple[float, ...] | None:

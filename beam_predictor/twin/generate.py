@@ -23,6 +23,7 @@ Columns written beside the DeepSense ones (all per frame):
 ``twin_meta.json`` holds the config, the sensor extrinsics and intrinsics, the beam
 codebook angles, the site geometry (``site``: what a real base station knows of its own
 pose, :mod:`beam_predictor.physics.site`) and the PASS codebook (also ``unit1/pass_data/pass_codebook.npy``);
+``site.yaml`` holds the same site with its camera, in the format real scenarios use;
 ``splits.csv`` lists each pass's split.
 """
 from __future__ import annotations
@@ -34,18 +35,20 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+import yaml
 from tqdm import tqdm
 
 from beam_predictor import contract
 from beam_predictor.atomic import partial_dir, replace_dir
 from beam_predictor.config import to_mapping
 from beam_predictor.deepsense.frame import Frame, best_beam
+from beam_predictor.deepsense.splits import draw_splits
 from beam_predictor.deepsense.writer import ScenarioWriter
 from beam_predictor.physics.geo import enu_to_latlon
 from beam_predictor.twin import camera as cam_mod
 from beam_predictor.physics import array
 from beam_predictor.physics import pinching
-from beam_predictor.physics.site import SiteGeometry
+from beam_predictor.physics.site import SITE_FILE, CameraSite, SiteGeometry
 from beam_predictor.twin import lidar, radar
 from beam_predictor.twin.config import TwinConfig
 from beam_predictor.twin.traffic import PassPlan, plan_pass
@@ -54,19 +57,6 @@ EXTRA_COLUMNS = ("ue_x", "ue_y", "ue_z", "ue_vx", "los", "ue_bbox", "unit1_yolo"
                  "pass_codeword", "pass_gain_db", "condition", "split")
 START_OF_DAY_S = 9 * 3600.0       # first pass starts at 09:00:00
 PASS_GAP_S = 5.0
-
-
-def assign_splits(num_passes: int, fractions, rng: np.random.Generator) -> list[str]:
-    """Split passes (not frames) into train/val/test with the given fractions."""
-    order = rng.permutation(num_passes)
-    n_val = int(round(fractions[1] * num_passes))
-    n_test = int(round(fractions[2] * num_passes))
-    labels = ["train"] * num_passes
-    for i in order[:n_val]:
-        labels[i] = "val"
-    for i in order[n_val:n_val + n_test]:
-        labels[i] = "test"
-    return labels
 
 
 class TwinGenerator:
@@ -227,12 +217,16 @@ class TwinGenerator:
 
 
 def twin_site(cfg: TwinConfig) -> SiteGeometry:
-    """The twin's site: the array is the GPS origin and faces +y, which is north."""
+    """The twin's site: the array is the GPS origin and faces +y, which is north; its camera."""
+    c = cfg.camera
+    f = c.width / 2 / np.tan(np.radians(c.hfov_deg) / 2)
+    camera = CameraSite(width=c.width, height=c.height, fx=float(f), fy=float(f), cx=c.width / 2,
+                        cy=c.height / 2, offset_m=tuple(float(v) for v in c.offset), pitch_deg=c.pitch_deg)
     return SiteGeometry(bs_latlon=(cfg.gps.origin_lat, cfg.gps.origin_lon), heading_deg=0.0,
                         array_height_m=float(cfg.array.position[2]),
                         ue_antenna_height_m=cfg.traffic.ue_antenna_height,
                         num_antennas=cfg.array.num_antennas, num_beams=cfg.array.num_beams,
-                        fov_deg=cfg.array.fov_deg)
+                        fov_deg=cfg.array.fov_deg, camera=camera)
 
 
 _WORKER: TwinGenerator | None = None
@@ -267,7 +261,7 @@ def generate(out: str | Path, cfg: TwinConfig | None = None, progress: bool = Tr
     gen = TwinGenerator(cfg)
     setup_s = time.perf_counter() - start
     plans = gen.plan(cfg.passes)
-    splits = assign_splits(cfg.passes, cfg.split, np.random.default_rng([cfg.seed, 0, 3]))
+    splits = draw_splits(cfg.passes, cfg.split, np.random.default_rng([cfg.seed, 0, 3]), min_test=False)
     total = sum(p.num_frames for p in plans)
     jobs, index, start_s = [], 1, START_OF_DAY_S
     for plan, split in zip(plans, splits):
@@ -302,6 +296,8 @@ def generate(out: str | Path, cfg: TwinConfig | None = None, progress: bool = Tr
                         timing["write"] += time.perf_counter() - t0
                         bar.update(1)
         (tmp / "twin_meta.json").write_text(json.dumps(gen.meta(), indent=1))
+        (tmp / SITE_FILE).write_text("# Site geometry of this twin scenario (beam_predictor.physics.site)\n"
+                                     + yaml.safe_dump(twin_site(cfg).to_dict(), sort_keys=False))
         (tmp / "splits.csv").write_text("seq_index,split,condition,frames\n" + "".join(
             f"{p.seq},{s},{p.condition},{p.num_frames}\n" for p, s in zip(plans, splits)))
         replace_dir(tmp, out)

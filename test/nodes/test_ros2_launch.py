@@ -113,7 +113,7 @@ def _assert_clean_exit(launch: _Launch, expected: int) -> None:
 
 def test_ros2_launch_replays_the_sample_and_stops_cleanly(workspace, tmp_path):
     report = tmp_path / "report"
-    launch = _Launch(workspace, tmp_path, f"bag:={BAG} camera_meta:={META} report:={report} rate:=0.5")
+    launch = _Launch(workspace, tmp_path, f"bag:={BAG} site:={META} report:={report} rate:=0.5")
     try:
         assert launch.wait_for(r"\[bag_player\]: done: \d+ messages published", 300), launch.tail()
         time.sleep(3.0)                       # the last frames' commands reach the beamformer
@@ -130,7 +130,7 @@ def test_ros2_launch_replays_the_sample_and_stops_cleanly(workspace, tmp_path):
 
 def test_ros2_launch_without_player_takes_a_best_effort_replay(workspace, tmp_path):
     report = tmp_path / "report"
-    launch = _Launch(workspace, tmp_path, f"bag:=none camera_meta:={META} report:={report}")
+    launch = _Launch(workspace, tmp_path, f"bag:=none site:={META} report:={report}")
     try:
         assert launch.wait_for(r"node ready: llm_fusion", 300), launch.tail()
         # the bag's recorded QoS, as `ros2 bag play` offers it (sensor streams best effort)

@@ -44,7 +44,7 @@ def live_windows(ros, cfg, site, tracker, tmp_path) -> dict[int, dict]:
     encoders = {m: EncoderNode(**overrides(modality=m,
                                            checkpoint=str(REPO / "models" / "encoders" / f"encoder_{m}.pt")))
                 for m in cfg.fusion.modalities}
-    track = TrackerNode(**overrides(weights=tracker.weights, camera_meta=str(SAMPLE / "twin_meta.json"),
+    track = TrackerNode(**overrides(weights=tracker.weights, site=str(SAMPLE / "twin_meta.json"),
                                     conf=tracker.conf, imgsz=tracker.imgsz, gap_reset=tracker.gap_reset_s,
                                     max_wait=600.0, annotate=False))
     for node in [fusion, track, *encoders.values()]:

@@ -101,8 +101,8 @@ def test_graph_contents_follow_the_arguments():
     assert specs["bag_player"].parameters["rate"] == 0.0
     assert specs["beamformer"].parameters["report"] == ""          # -> $ROS_HOME/beam_predictor/closed_loop
     assert specs["beamformer"].parameters["truth_reliable"] is True
-    specs = {s.name: s for s in build_graph({"camera_meta": "/m.json", "report": "/r"})}
-    assert specs["yolo_tracker"].parameters["camera_meta"] == "/m.json"
+    specs = {s.name: s for s in build_graph({"site": "/m.json", "report": "/r"})}
+    assert specs["yolo_tracker"].parameters["site"] == specs["llm_fusion"].parameters["site"] == "/m.json"
     assert specs["beamformer"].parameters["report"] == "/r"
     assert specs["bag_player"].parameters["use_sim_time"] is False
     assert specs["encoder_lidar"].parameters["use_sim_time"] is True

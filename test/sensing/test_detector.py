@@ -8,6 +8,8 @@ import os
 
 import pytest
 
+from beam_predictor.deepsense.site import scenario_site
+from beam_predictor.deepsense.splits import pass_splits
 from beam_predictor.sensing.detector import (DetectorConfig, evaluate_detector, setup_offline,
                                              train_detector, write_yolo_dataset)
 from beam_predictor.sensing.track_eval import evaluate_tracking
@@ -28,7 +30,7 @@ def trained(tmp_path_factory):
     generate(scenario, TINY, progress=False)
     cfg = DetectorConfig(imgsz=64, epochs=1, batch=4)
     cfg_dir = setup_offline(root / "build")
-    data_yaml = write_yolo_dataset(scenario, root / "yolo", cfg)
+    data_yaml = write_yolo_dataset(scenario, root / "yolo", cfg, pass_splits(scenario))
     weights = train_detector(data_yaml, cfg, root / "runs" / "det")
     return scenario, cfg, cfg_dir, data_yaml, weights
 
@@ -46,7 +48,7 @@ def test_detector_metrics_and_tracking_run(trained):
     scenario, cfg, _, data_yaml, weights = trained
     det = evaluate_detector(weights, data_yaml, cfg, split="test")
     assert 0.0 <= det["map50"] <= 1.0 and 0.0 <= det["map50_95"] <= det["map50"] + 1e-9
-    tracker = UETracker(weights, CameraModel.from_twin_meta(scenario / "twin_meta.json"), conf=0.01, imgsz=64)
+    tracker = UETracker(weights, CameraModel(scenario_site(scenario)), conf=0.01, imgsz=64)
     res = evaluate_tracking(scenario, tracker, split="test", progress=False)
     assert res["frames"] == res["ue_visible_frames"] + res["hidden_frames"] > 0
     assert 0.0 <= res["ue_association_accuracy"] <= 1.0 and res["latency_p50_ms"] > 0

@@ -4,6 +4,7 @@ import numpy as np
 from beam_predictor.physics.geo import enu_to_latlon
 from beam_predictor.sensing.tracker import CameraModel, UEAssociator, iou
 from beam_predictor.physics.camera import PinholeCamera
+from beam_predictor.physics.site import CameraSite, SiteGeometry
 
 
 def test_iou_by_hand():
@@ -12,9 +13,13 @@ def test_iou_by_hand():
 
 
 def test_camera_model_projects_gps_like_the_camera():
+    # the twin's geometry: array at (0, -8, 5), camera 0.3 m above it, pitched down 18 deg, facing north
     cam = PinholeCamera(np.array([0.0, -8.0, 5.3]), 320, 180, 90.0, -18.0)
-    origin = (33.42, -111.93)
-    model = CameraModel(cam, origin, (0.0, -8.0), ue_height=1.7)
+    origin = (33.42, -111.93)                                  # the array's fix
+    site = SiteGeometry(bs_latlon=origin, heading_deg=0.0, array_height_m=5.0, ue_antenna_height_m=1.7,
+                        camera=CameraSite(width=320, height=180, fx=cam.fx, fy=cam.fx, cx=160.0, cy=90.0,
+                                          offset_m=(0.0, 0.0, 0.3), pitch_deg=-18.0))
+    model = CameraModel(site)
     world = np.array([3.0, 1.7, 1.7])
     latlon = enu_to_latlon(world[0] - 0.0, world[1] + 8.0, origin)
     expected, _ = cam.project(world[None])

@@ -9,7 +9,8 @@ from beam_predictor.bag.reader import BagFrameReader
 from beam_predictor.cli import main
 from beam_predictor.deepsense.reader import ScenarioReader
 from beam_predictor.twin.config import CameraConfig, LidarConfig, TrafficConfig, TwinConfig
-from beam_predictor.twin.generate import EXTRA_COLUMNS, assign_splits, generate
+from beam_predictor.deepsense.splits import draw_splits
+from beam_predictor.twin.generate import EXTRA_COLUMNS, generate
 
 TINY_TWIN = TwinConfig(
     passes=2, camera=CameraConfig(width=64, height=36), lidar=LidarConfig(channels=4, points_per_channel=32),
@@ -82,5 +83,5 @@ def test_cli(tmp_path, capsys):
 
 
 def test_splits_are_by_pass():
-    labels = assign_splits(20, (0.7, 0.15, 0.15), np.random.default_rng(0))
+    labels = draw_splits(20, (0.7, 0.15, 0.15), np.random.default_rng(0), min_test=False)
     assert labels.count("val") == 3 and labels.count("test") == 3 and labels.count("train") == 14
