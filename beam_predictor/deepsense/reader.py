@@ -25,6 +25,7 @@ from beam_predictor.deepsense.schema import Schema, resolve_schema
 
 SPLITS_FILE = "splits.csv"       # the scenario's split by pass (deepsense.splits), never its CSV
 log = logging.getLogger(__name__)
+_WARNED_NO_SEQ: set[Path] = set()      # CSVs already warned about (once per process, not per reader)
 _TIME_RE = re.compile(r"(\d{1,2})[-:](\d{1,2})[-:](\d{1,2})(?:[.\-:](\d+))?")
 
 
@@ -107,7 +108,8 @@ class ScenarioReader:
         self._epoch = dt.datetime.fromisoformat(self.config.date).replace(
             tzinfo=dt.timezone.utc).timestamp()
         self._len: int | None = None
-        if self.schema.column("seq") is None:
+        if self.schema.column("seq") is None and self.csv_path not in _WARNED_NO_SEQ:
+            _WARNED_NO_SEQ.add(self.csv_path)
             log.warning("%s: no seq_index column; passes are split where the time stamps jump by more than "
                         "%.1f s (reader.pass_gap_s)", self.csv_path, self.config.pass_gap_s)
 
@@ -121,7 +123,7 @@ class ScenarioReader:
     def __iter__(self) -> Iterator[Frame]:
         self.report = ReadReport()
         bs_cache: dict[str, np.ndarray] = {}
-        state = {"prev_stamp": None, "day_offset": 0.0, "prev_tod": None}
+        state = {"prev_stamp": None, "day_offset": 0.0, "prev_tod": None, "seq": 1}
         with open(self.csv_path, newline="") as fh:
             for row, rec in enumerate(csv.DictReader(fh), start=1):
                 self.report.rows_read += 1
@@ -190,10 +192,9 @@ class ScenarioReader:
         prev_stamp = state["prev_stamp"]
         stamp = self._stamp_ns(row, rec, state)
         if self.schema.column("seq") is None:          # passes from the stamps (scenario 9 has no seq_index)
-            gap = None if prev_stamp is None else stamp - prev_stamp
-            if gap is not None and gap > self.config.pass_gap_s * 1e9:
-                state["seq"] = state.get("seq", 1) + 1
-            seq = state.setdefault("seq", 1)
+            if prev_stamp is not None and stamp - prev_stamp > self.config.pass_gap_s * 1e9:
+                state["seq"] += 1
+            seq = state["seq"]
         else:
             seq = self._int_cell(rec, "seq", 0)
         frame = Frame(index=self._int_cell(rec, "index", row - 1), seq_index=seq, stamp_ns=stamp)

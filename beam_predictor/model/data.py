@@ -23,14 +23,14 @@ from tqdm import tqdm
 
 from beam_predictor.atomic import write_npz
 from beam_predictor.deepsense.reader import ReaderConfig, ScenarioReader, scenario_key
+from beam_predictor.deepsense.site import scenario_site
 from beam_predictor.deepsense.splits import SplitConfig, pass_splits, split_column
 from beam_predictor.model.config import ModelConfig
 from beam_predictor.model.eval_labels import frame_category
-from beam_predictor.deepsense.site import scenario_site
 from beam_predictor.physics.site import SiteError, SiteGeometry, find_site_file
-from beam_predictor.sensing.boxes import TrackerSettings, track_scenario
 from beam_predictor.sensing.beam_history import BEAM_MODALITY, beam_series
 from beam_predictor.sensing.beam_history import VERSION as BEAM_VERSION
+from beam_predictor.sensing.boxes import TrackerSettings, track_scenario
 from beam_predictor.sensing.features import ModalityFeatures, encode, prepare_for_encoders
 from beam_predictor.window import FrameInput, HistoryWindow, stack
 
@@ -150,7 +150,7 @@ def load_frame_table(scenario: str | Path, encoders: str | Path, modalities, tra
     n = len(labels["index"])
     box, visible, box_version = np.zeros((n, 4), np.float32), np.zeros(n, bool), ""
     if tracker is not None:
-        boxes = track_scenario(scenario, tracker, cache_dir=cache, progress=progress)
+        boxes = track_scenario(scenario, tracker, site, cache_dir=cache, progress=progress)
         if not np.array_equal(boxes.index, labels["index"]):
             raise ValueError(f"{scenario}: cached boxes do not match the CSV's frames; delete {cache} and "
                              "re-run")

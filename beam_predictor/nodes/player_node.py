@@ -19,7 +19,7 @@ from rosgraph_msgs.msg import Clock
 
 from beam_predictor import contract
 from beam_predictor.nodes.common import declare_config, qos, run
-from beam_predictor.runtime.config import PlayerConfig
+from beam_predictor.runtime.config import PlayerConfig, wait_counts
 from beam_predictor.runtime.replay import ReplaySchedule, bag_topics, iter_messages, recorded_qos
 
 
@@ -64,20 +64,21 @@ class PlayerNode(Node):
         self.clock_pub.publish(msg)
 
     def wait_for_graph(self) -> bool:
-        """Up to ``start_timeout`` s for every sensor topic of the bag to have a subscriber (the
-        encoders and the tracker subscribe once their models are loaded) and for the ``wait_for``
-        lifecycle node to be active, then a short settle for reliable handshakes: no frame is
-        replayed into a graph that is still loading.  Returns whether the whole graph was there."""
-        listed = {t.strip() for t in self.cfg.wait_topics.split(",") if t.strip()}
-        wanted = [t.name for t in contract.FRAME_TOPICS
-                  if t.name in self.pubs and (not listed or t.name in listed)]
+        """Up to ``start_timeout`` s for every sensor topic of the bag to have its readers
+        (``wait_topics``; the encoders and the tracker subscribe once their models are loaded)
+        and for the ``wait_for`` lifecycle node to be active, then a short settle for reliable
+        handshakes: no frame is replayed into a graph that is still loading.  Returns whether
+        the whole graph was there."""
+        listed = wait_counts(self.cfg.wait_topics)
+        wanted = {t.name: listed.get(t.name, 1) for t in contract.FRAME_TOPICS
+                  if t.name in self.pubs and (not listed or t.name in listed)}
         deadline = time.monotonic() + self.cfg.start_timeout
         state = None
         if self.cfg.wait_for:
             state = self.create_client(GetState, f"{self.cfg.wait_for}/get_state")
         active = state is None
         while time.monotonic() < deadline and rclpy.ok():
-            subscribed = all(self.pubs[t].get_subscription_count() > 0 for t in wanted)
+            subscribed = all(self.pubs[t].get_subscription_count() >= n for t, n in wanted.items())
             if subscribed and not active and state.service_is_ready():
                 future = state.call_async(GetState.Request())
                 rclpy.spin_until_future_complete(self, future, timeout_sec=1.0)
@@ -87,10 +88,10 @@ class PlayerNode(Node):
                 time.sleep(min(0.5, self.cfg.start_timeout))
                 return True
             time.sleep(0.1)
-        idle = [t for t in wanted if self.pubs[t].get_subscription_count() == 0]
+        idle = [t for t, n in wanted.items() if self.pubs[t].get_subscription_count() < n]
         self.get_logger().warning(
             f"starting after {self.cfg.start_timeout:.0f} s without the whole graph: "
-            + (f"no subscriber on {idle}" if idle else "")
+            + (f"too few subscribers on {idle}" if idle else "")
             + ("" if active else f" {self.cfg.wait_for} not active"))
         return False
 

@@ -40,9 +40,9 @@ class PlayerConfig:
     clock_hz: float = _p(100.0, "/clock publications per second of bag time between messages")
     start_timeout: float = _p(120.0, "s: at most this long waiting for the graph (a subscriber on every "
                                      "sensor topic, wait_for active) before the first message")
-    wait_topics: str = _p("", "comma-separated topics that must have a subscriber before the replay "
-                              "starts; \"\" = every sensor topic of the bag (the launch sets the ones its "
-                              "nodes read)")
+    wait_topics: str = _p("", "comma-separated topic[:count] that must have (count, default 1) subscribers "
+                              "before the replay starts; \"\" = one on every sensor topic of the bag (the "
+                              "launch lists its nodes' readers)")
     wait_for: str = _p("llm_fusion", "lifecycle node that must be active before the replay starts; "
                                      "\"\" = none")
     offered_qos: str = _p("reliable", "reliable: sensor topics offered reliable (every subscriber matches, "
@@ -161,6 +161,19 @@ def node_parameters(path: str | Path, cls, name: str, namespace: str = "",
         merged.update({k: v for k, v in params.items() if k in fields})
         ros_level.update({k: v for k, v in params.items() if _ros_level(k) and k not in COMMON_PARAMETERS})
     return from_mapping(cls, merged, f"{path} (node {fqn})"), ros_level
+
+
+def wait_counts(text: str) -> dict[str, int]:
+    """``PlayerConfig.wait_topics`` ("topic[:count],...") as {topic: subscribers to wait for}."""
+    out = {}
+    for item in (i.strip() for i in text.split(",")):
+        if not item:
+            continue
+        topic, _, count = item.partition(":")
+        if count and not count.isdigit():
+            raise ConfigError(f"wait_topics item '{item}': expected topic or topic:count")
+        out[topic] = int(count or 1)
+    return out
 
 
 def tracker_settings(params_file: str | Path | None = None) -> TrackerSettings:

@@ -12,6 +12,7 @@ launch file only: those packages cannot be installed here, and the runner says s
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,12 +141,12 @@ def build_graph(args: dict[str, str] | None = None, config_file: str | Path | No
     encoders = modalities if doc.get("encoders", "auto") == "auto" else tuple(doc["encoders"])
     nodes = []
     if replay:
-        # the replay waits for a subscriber on what the graph reads: the tracker's camera and fix, the
-        # beamformer's power, each encoder's source
-        read = {contract.CAMERA, contract.UE_GPS, contract.POWER}
-        read |= {contract.MODALITY_SOURCE[m] for m in encoders}
+        # the replay waits for every reader of what the graph reads: the tracker's camera and fix, the
+        # beamformer's power and frame info, each encoder's source
+        readers = Counter([contract.CAMERA.name, contract.UE_GPS.name, contract.POWER.name,
+                           contract.FRAME_INFO.name] + [contract.MODALITY_SOURCE[m].name for m in encoders])
         player = _params(PlayerConfig, "bag_player", bag=a["bag"], rate=float(a["rate"]),
-                         wait_topics=",".join(sorted(t.name for t in read)))
+                         wait_topics=",".join(f"{t}:{n}" for t, n in sorted(readers.items())))
         nodes.append(NodeSpec("bag_player", "bag_player", module=f"{PACKAGE}.nodes.player_node",
                               parameters={**player, "use_sim_time": False}))
     nodes.append(spec("yolo_tracker", "yolo_tracker", "tracker_node",

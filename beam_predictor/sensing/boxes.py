@@ -9,8 +9,8 @@ association), and keeps each frame's UE box normalised by the image size.
 The result is cached like the feature cache:
 ``<cache>/boxes-<scenario key>-<hash of weights, camera model and tracker settings>.npz``,
 so new detector weights, tracker settings or a new site camera recompute it.  The camera
-model is the scenario's site file's (``site.yaml`` or the twin's ``twin_meta.json``); a
-scenario without one gets the calibration-free association.
+model is the scenario's site file's (``site.yaml`` or the twin's ``twin_meta.json``, read by
+the caller); a scenario without one gets the calibration-free association.
 """
 from __future__ import annotations
 
@@ -24,8 +24,7 @@ from tqdm import tqdm
 
 from beam_predictor.atomic import write_npz
 from beam_predictor.deepsense.reader import ReaderConfig, ScenarioReader, scenario_key
-from beam_predictor.deepsense.site import scenario_site
-from beam_predictor.physics.site import SiteGeometry, find_site_file
+from beam_predictor.physics.site import SiteGeometry
 
 
 @dataclass
@@ -55,9 +54,10 @@ def _version(settings: TrackerSettings, site: SiteGeometry | None) -> str:
     return h.hexdigest()[:12]
 
 
-def track_scenario(scenario: str | Path, settings: TrackerSettings, cache_dir: str | Path | None = None,
-                   progress: bool = True) -> BoxSeries:
-    """Every frame's UE box as the live tracker reports it (cached)."""
+def track_scenario(scenario: str | Path, settings: TrackerSettings, site: SiteGeometry | None,
+                   cache_dir: str | Path | None = None, progress: bool = True) -> BoxSeries:
+    """Every frame's UE box as the live tracker reports it (cached); ``site``: the scenario's (its
+    camera, if any, projects the GPS fixes; None: no site file)."""
     import cv2
 
     from beam_predictor.sensing.detector import setup_offline
@@ -65,7 +65,6 @@ def track_scenario(scenario: str | Path, settings: TrackerSettings, cache_dir: s
     scenario = Path(scenario)
     if not Path(settings.weights).is_file():
         raise FileNotFoundError(f"{settings.weights}: no detector weights (build them with `make detector`)")
-    site = scenario_site(scenario) if find_site_file(scenario) is not None else None
     version = _version(settings, site)
     cache = None
     if cache_dir is not None:

@@ -159,3 +159,18 @@ def test_cli_launch_takes_every_launch_argument():
     expected = {k: v[0] for k, v in LAUNCH_ARGUMENTS.items()}
     expected.update(bag="b", use_sim_time="true", namespace="bs1")
     assert {k: getattr(args, k) for k in LAUNCH_ARGUMENTS} == expected
+
+
+def test_replay_waits_for_every_reader_of_each_topic():
+    from beam_predictor.runtime.config import wait_counts
+    assert wait_counts("/a:2, /b,") == {"/a": 2, "/b": 1}
+    with pytest.raises(ConfigError, match="/a:x"):
+        wait_counts("/a:x")
+    # the shipped checkpoint reads four encoders: the fix has two readers (tracker, GPS encoder), the
+    # power one (beamformer), frame info one (beamformer)
+    specs = {s.name: s for s in build_graph()}
+    waits = wait_counts(specs["bag_player"].parameters["wait_topics"])
+    assert waits == {"/bs/camera/image/compressed": 2, "/ue/gps/fix": 2, "/bs/mmwave/power": 1,
+                     "/deepsense/frame_info": 1, "/bs/radar/cube": 1, "/bs/lidar/points": 1}
+    assert sorted(n for n in specs if n.startswith("encoder_")) == \
+        ["encoder_gps", "encoder_image", "encoder_lidar", "encoder_radar"]
