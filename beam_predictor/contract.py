@@ -122,9 +122,21 @@ FRAME_INFO = Topic(
 
 # Sensor topics written by the converter, in the order they are written per frame.
 FRAME_TOPICS = (FRAME_INFO, CAMERA, LIDAR, RADAR, POWER, UE_GPS)
+MAX_POWER_ARRAYS = 4
+
+
+def array_power_topic(k: int) -> "Topic":
+    """Array k's own power (a base station with several arrays, scenario 41); POWER then carries
+    their union down-sampled to the 64-beam codebook (deepsense.reader)."""
+    return Topic(f"/bs/mmwave/power/array_{k}", "sensor_msgs/msg/LaserScan", FRAME_ARRAY, SENSOR_QOS,
+                 f"Array {k}'s measured per-beam power (several arrays only), laid out as POWER; POWER "
+                 "carries the arrays' union down-sampled to the 64-beam codebook.")
+
+
+ARRAY_POWER_TOPICS = tuple(array_power_topic(k) for k in range(1, MAX_POWER_ARRAYS + 1))
 # The sensor topic each feature modality is computed from (beam: the previous frame's best beam).
 MODALITY_SOURCE = {"image": CAMERA, "radar": RADAR, "lidar": LIDAR, "gps": UE_GPS, "beam": POWER}
-ALL_DATA_TOPICS = (BS_GPS,) + FRAME_TOPICS
+ALL_DATA_TOPICS = (BS_GPS,) + FRAME_TOPICS + ARRAY_POWER_TOPICS
 TOPICS_BY_NAME = {t.name: t for t in ALL_DATA_TOPICS}
 # everything a converted bag holds: the data topics and the sensor frames' /tf_static
 BAG_TOPICS = {t.name: t for t in ALL_DATA_TOPICS + (TF_STATIC,)}

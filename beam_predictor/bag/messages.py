@@ -136,6 +136,11 @@ def frame_to_messages(frame: Frame) -> list[tuple[C.Topic, object]]:
         out.append((C.RADAR, radar_msg(frame.radar, s)))
     if frame.power is not None:
         out.append((C.POWER, power_msg(frame.power, s)))
+    if len(frame.array_power) > C.MAX_POWER_ARRAYS:
+        raise ValueError(f"frame {frame.index}: {len(frame.array_power)} arrays, the contract has topics for "
+                         f"{C.MAX_POWER_ARRAYS}")
+    for topic, power in zip(C.ARRAY_POWER_TOPICS, frame.array_power):
+        out.append((topic, power_msg(power, s)))
     if frame.ue_latlon is not None:
         out.append((C.UE_GPS, navsat_msg(frame.ue_latlon, frame.ue_altitude, s, C.UE_GPS.frame_id)))
     return out
@@ -180,9 +185,10 @@ def radar_cube(msg) -> np.ndarray:
     return raw.view(np.complex64).reshape(C.RADAR_NUM_RX, msg.height // C.RADAR_NUM_RX, msg.width).copy()
 
 
-def power_values(msg) -> np.ndarray:
+def power_values(msg, topic: C.Topic = C.POWER) -> np.ndarray:
     p = np.asarray(msg.intensities, dtype=np.float32).copy()
-    _require(p.size == C.NUM_BEAMS, C.POWER, "intensities", f"{p.size} values, expected {C.NUM_BEAMS}")
+    if topic is C.POWER:
+        _require(p.size == C.NUM_BEAMS, C.POWER, "intensities", f"{p.size} values, expected {C.NUM_BEAMS}")
     return p
 
 
@@ -205,6 +211,7 @@ def frame_from_messages(msgs: dict[str, object], stamp: int, fallback_index: int
             frame.beam, frame.power_nan = best_beam(frame.power)
         except ValueError:
             frame.beam = None
+    frame.array_power = tuple(power_values(msgs[t.name], t) for t in C.ARRAY_POWER_TOPICS if t.name in msgs)
     if C.UE_GPS.name in msgs:
         fix = msgs[C.UE_GPS.name]
         frame.ue_latlon, frame.ue_altitude = latlon(fix), float(fix.altitude)

@@ -34,15 +34,16 @@ def _read_bytes(path: Path) -> bytes:
 
 
 # --- power -------------------------------------------------------------------------------
-def read_power(path: Path, num_beams: int = contract.NUM_BEAMS) -> np.ndarray:
-    """The per-beam linear power as float32 (NaN entries are kept)."""
+def read_power(path: Path, num_beams: int | None = contract.NUM_BEAMS) -> np.ndarray:
+    """The per-beam linear power as float32 (NaN entries are kept); ``num_beams`` None takes any
+    number (one array of several, checked against the others by the reader)."""
     text = _read_bytes(path).decode("ascii", errors="replace")
     tokens = text.split()
     try:
         values = np.array([float(t) for t in tokens], dtype=np.float64)
     except ValueError as exc:
         raise DeepSenseError(f"non-numeric power value ({exc})", file=path) from None
-    if values.size != num_beams:
+    if num_beams is not None and values.size != num_beams:
         raise DeepSenseError(f"expected {num_beams} power values, found {values.size}", file=path)
     if np.isinf(values).any():
         raise DeepSenseError("infinite power value", file=path)

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from beam_predictor import contract
 from beam_predictor.deepsense.frame import Frame, best_beam
-from beam_predictor.deepsense.writer import ScenarioWriter
+from beam_predictor.deepsense.writer import S41_ARRAYS, ScenarioWriter
 from beam_predictor.physics.geo import enu_to_latlon
 
 
@@ -27,7 +27,7 @@ from beam_predictor.physics.geo import enu_to_latlon
 class FixtureConfig:
     """A fixture scenario (config/fixture.yaml)."""
 
-    layout: str = "s31"             # "s31" (scenarios 31-34) or "s9"
+    layout: str = "s31"             # "s31" (scenarios 31-34), "s9" or "s41" (three arrays, camera + GPS)
     passes: int = 2
     frames_per_pass: int = 20
     image_width: int = 320
@@ -46,9 +46,10 @@ class FixtureConfig:
     seed: int = 0
 
 
-def _array_factor(theta: float, n_ant: int = contract.NUM_ANTENNAS) -> np.ndarray:
-    """Normalised beamforming gain of each codebook beam toward angle ``theta``."""
-    beams = np.asarray(contract.codebook_angles_rad())
+def _array_factor(theta: float, n_ant: int = contract.NUM_ANTENNAS,
+                  num_beams: int = contract.NUM_BEAMS) -> np.ndarray:
+    """Normalised beamforming gain of each of ``num_beams`` codebook beams toward angle ``theta``."""
+    beams = np.asarray(contract.codebook_angles_rad(num_beams))
     n = np.arange(n_ant)[:, None]
     phase = np.pi * n * (np.sin(theta) - np.sin(beams))[None, :]
     return np.abs(np.exp(1j * phase).sum(axis=0)) ** 2 / n_ant ** 2
@@ -109,18 +110,21 @@ def fixture_frames(cfg: FixtureConfig):
             dist = math.hypot(east, north)
             theta = math.atan2(east, north)
             radial_v = direction * cfg.speed_mps * east / dist
-            power = (_array_factor(theta) * (cfg.lane_offset_m / dist) ** 2 * 1e-2
-                     + cfg.noise_floor * rng.uniform(0.5, 1.5, contract.NUM_BEAMS)).astype(np.float32)
+            # s41: three arrays of 64 beams, here thirds of one oversampled 192-beam codebook
+            beams = contract.NUM_BEAMS * (S41_ARRAYS if cfg.layout == "s41" else 1)
+            power = (_array_factor(theta, num_beams=beams) * (cfg.lane_offset_m / dist) ** 2 * 1e-2
+                     + cfg.noise_floor * rng.uniform(0.5, 1.5, beams)).astype(np.float32)
             if cfg.nan_power_every and index % cfg.nan_power_every == 0:
-                power[int(rng.integers(contract.NUM_BEAMS))] = np.nan
+                power[int(rng.integers(beams))] = np.nan
             extras = {}
             if cfg.layout == "s31":
                 extras = {"unit2_spd_over_grnd_kmph": f"{cfg.speed_mps * 3.6:.2f}", "unit2_num_sats": "12",
                           "unit2_geo_sep": "-26.9", "unit2_mode_fix_type": "3D", "unit2_pdop": "1.2",
                           "unit2_hdop": "0.7", "unit2_vdop": "1.0", "unit2_interpolated_position": "0"}
+            arrays = tuple(np.split(power, S41_ARRAYS)) if cfg.layout == "s41" else ()
             yield Frame(
                 index=index, seq_index=p + 1, stamp_ns=int(round((start + t) * 1e9)),
-                beam=best_beam(power)[0], power=power,
+                beam=best_beam(power)[0], power=None if arrays else power, array_power=arrays,
                 image_jpeg=_jpeg(cfg, theta, dist, rng), lidar=_lidar(cfg, east, north, rng),
                 radar=_radar(cfg, theta, dist, radial_v, rng),
                 ue_latlon=enu_to_latlon(east, north, bs), ue_altitude=350.0 + 0.01 * k,

@@ -42,6 +42,8 @@ class Frame:
     beam: int | None = None            # optimal beam, 1-based (dataset label or argmax + 1)
     power: np.ndarray | None = None    # (64,) float32, linear received power per beam
     power_nan: bool = False            # the power row had NaNs; `beam` came from nanargmax
+    # several arrays: each array's own power vector (``power`` is then their down-sampled union)
+    array_power: tuple[np.ndarray, ...] = ()
     image_jpeg: bytes | None = None    # camera JPEG, bytes as stored
     lidar: np.ndarray | None = None    # (N, 4) float32: x, y, z, intensity
     radar: np.ndarray | None = None    # (RX, samples, chirps) complex64

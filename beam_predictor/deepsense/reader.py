@@ -3,6 +3,17 @@
 The CSV is read row by row and each row's files are loaded only when that frame is
 produced, so a scenario of any size streams in constant memory.  Rows are numbered
 from 1 (the first line after the header) in every error and report.
+
+Several arrays (``Schema.power_arrays``, scenario 41's three arrays of 64 beams): the
+arrays' power vectors are joined in array order (192 beams spanning the three arrays'
+coverage) and down-sampled to the 64-beam codebook the models predict over
+(``reader.array_downsample``): ``max`` keeps the strongest beam of each group of
+adjacent beams (192 / 64 = 3), ``stride`` keeps the first of each group; either way
+the 64 beams still span the whole coverage, at a third of the angular resolution
+(paper 002, Sec. IV-B2).  The frame keeps each array's own vector (``array_power``; the
+converter writes one topic per array).  The CSV's beam label then indexes the joined
+beams (1..192) and becomes its group's index.  Arrays of different sizes, or a joined size that is
+not a multiple of 64, are errors naming the field.
 """
 from __future__ import annotations
 
@@ -18,6 +29,7 @@ from typing import Iterator
 
 import numpy as np
 
+from beam_predictor import contract
 from beam_predictor.deepsense import files
 from beam_predictor.deepsense.errors import DeepSenseError
 from beam_predictor.deepsense.frame import Frame, Modality, best_beam
@@ -26,6 +38,7 @@ from beam_predictor.deepsense.schema import Schema, resolve_schema
 SPLITS_FILE = "splits.csv"       # the scenario's split by pass (deepsense.splits), never its CSV
 log = logging.getLogger(__name__)
 _WARNED_NO_SEQ: set[Path] = set()      # CSVs already warned about (once per process, not per reader)
+ARRAY_DOWNSAMPLE = ("max", "stride")
 _TIME_RE = re.compile(r"(\d{1,2})[-:](\d{1,2})[-:](\d{1,2})(?:[.\-:](\d+))?")
 
 
@@ -38,6 +51,12 @@ class ReaderConfig:
     frame_rate_hz: float = 10.0     # stamps from the row number when the CSV has no time
     date: str = "1970-01-01"        # CSV times are times of day; this is the day (UTC)
     pass_gap_s: float = 1.0         # no seq_index column: a new pass where the stamps jump by more
+    array_downsample: str = "max"   # several arrays: "max" (strongest of each group) or "stride"
+
+    def __post_init__(self):
+        if self.array_downsample not in ARRAY_DOWNSAMPLE:
+            raise ValueError(f"reader.array_downsample '{self.array_downsample}': choose from "
+                             f"{ARRAY_DOWNSAMPLE}")
 
 
 @dataclass
@@ -153,6 +172,32 @@ class ScenarioReader:
         except DeepSenseError as exc:
             raise exc.located(field=col) from None
 
+    def _array_power(self, rec: dict) -> tuple[np.ndarray, tuple[np.ndarray, ...], int]:
+        """(the joined arrays down-sampled to 64 beams, each array's vector, the group size)."""
+        arrays = []
+        for col in self.schema.power_arrays:
+            value = (rec.get(col) or "").strip()
+            if not value or value.lower() == "nan":
+                raise DeepSenseError("empty file path", field=col)
+            try:
+                arrays.append(files.read_power(self.root / value, num_beams=None))
+            except DeepSenseError as exc:
+                raise exc.located(field=col) from None
+            if arrays[-1].size != arrays[0].size:
+                raise DeepSenseError(f"{arrays[-1].size} beams, but {self.schema.power_arrays[0]} has "
+                                     f"{arrays[0].size}: every array needs the same codebook size", field=col)
+        joined = np.concatenate(arrays)
+        if joined.size % contract.NUM_BEAMS:
+            raise DeepSenseError(f"{len(arrays)} arrays of {arrays[0].size} beams ({joined.size}) cannot be "
+                                 f"down-sampled to {contract.NUM_BEAMS}", field=self.schema.power_arrays[0])
+        factor = joined.size // contract.NUM_BEAMS
+        groups = joined.reshape(contract.NUM_BEAMS, factor)
+        if self.config.array_downsample == "stride":
+            down = groups[:, 0]
+        else:       # the strongest of each group, NaN beams left out (a group of NaNs stays NaN)
+            down = np.fmax.reduce(groups, axis=1)
+        return down.astype(np.float32), tuple(arrays), factor
+
     def _stamp_ns(self, row: int, rec: dict, state: dict) -> int:
         col = self.schema.column("time")
         if col is None:
@@ -200,9 +245,16 @@ class ScenarioReader:
         frame = Frame(index=self._int_cell(rec, "index", row - 1), seq_index=seq, stamp_ns=stamp)
         label = self._int_cell(rec, "beam", -1) if self.schema.column("beam") else None
 
-        power_col = self.schema.column("power")
+        power_col = self.schema.column("power") or (self.schema.power_arrays[0] if self.schema.power_arrays
+                                                    else None)
         if power_col is not None and (Modality.POWER in mods or label is None):
-            power = self._load(rec, "power", files.read_power)
+            if self.schema.power_arrays:
+                power, arrays, factor = self._array_power(rec)
+                if label is not None:          # the label indexes the joined beams: its group
+                    label = (label - 1) // factor + 1
+                frame.array_power = arrays
+            else:
+                power = self._load(rec, "power", files.read_power)
             try:
                 argmax_beam, frame.power_nan = best_beam(power)
             except ValueError as exc:

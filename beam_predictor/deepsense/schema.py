@@ -5,9 +5,15 @@ Scenarios 31-34 and scenario 9 (and 41 and others) name the same things differen
 ``time_stamp`` / ``time_stamp[UTC]``).  Each role lists the headers known to carry it;
 matching ignores case and surrounding spaces.  Columns that fill no role are kept
 verbatim as frame extras.
+
+A base station with several phased arrays (scenario 41: three arrays of 64 beams) has one
+power column per array, ``unit1_pwr_60ghz_1``, ``unit1_pwr_60ghz_2``, ... (also
+``unit1_pwr_1`` or ``unit1_pwr1``); two or more of them fill ``Schema.power_arrays``, in
+array order, instead of the single power role.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from beam_predictor.deepsense.errors import DeepSenseError
@@ -26,6 +32,7 @@ ROLE_CANDIDATES: dict[str, tuple[str, ...]] = {
     "ue_altitude": ("unit2_altitude",),
 }
 FILE_ROLES = ("camera", "power", "lidar", "radar", "ue_loc", "bs_loc")
+ARRAY_POWER = re.compile(r"^unit1_(?:pwr|power)(?:_60ghz)?_?(\d+)$")
 
 
 @dataclass(frozen=True)
@@ -34,13 +41,14 @@ class Schema:
 
     columns: tuple[str, ...]
     roles: dict[str, str | None]
+    power_arrays: tuple[str, ...] = ()       # one power column per array (several arrays), in order
 
     def column(self, role: str) -> str | None:
         return self.roles.get(role)
 
     @property
     def extra_columns(self) -> tuple[str, ...]:
-        used = {c for c in self.roles.values() if c is not None}
+        used = {c for c in self.roles.values() if c is not None} | set(self.power_arrays)
         return tuple(c for c in self.columns if c not in used)
 
 
@@ -53,13 +61,19 @@ def resolve_schema(columns, source: str = "CSV") -> Schema:
     roles: dict[str, str | None] = {}
     for role, candidates in ROLE_CANDIDATES.items():
         roles[role] = next((by_key[c] for c in candidates if c in by_key), None)
+    arrays = sorted(((int(m.group(1)), c) for c in columns if (m := ARRAY_POWER.match(c.strip().lower()))))
+    power_arrays: tuple[str, ...] = ()
+    if roles["power"] is None and len(arrays) == 1:
+        roles["power"] = arrays[0][1]
+    elif roles["power"] is None and len(arrays) > 1:
+        power_arrays = tuple(c for _, c in arrays)
     problems = []
     if roles["ue_loc"] is None:
         problems.append(f"no UE position column (tried {list(ROLE_CANDIDATES['ue_loc'])})")
-    if roles["power"] is None and roles["beam"] is None:
+    if roles["power"] is None and roles["beam"] is None and not power_arrays:
         problems.append("no beam-power or beam-index column (tried "
                         f"{list(ROLE_CANDIDATES['power']) + list(ROLE_CANDIDATES['beam'])})")
     if problems:
         raise DeepSenseError(f"unknown CSV schema: {'; '.join(problems)}; columns are {list(columns)}",
                              file=source)
-    return Schema(columns=columns, roles=roles)
+    return Schema(columns=columns, roles=roles, power_arrays=power_arrays)

@@ -5,7 +5,10 @@ Two layouts are supported:
 - ``s31``: scenarios 31-34 (``.npy`` radar, ASCII ``.ply`` LiDAR, ``unit1_beam``,
   ``time_stamp`` like ``['11-46-24.617496']``, ``seq_index``, shared ``unit1_loc``);
 - ``s9``: scenario 9 (``.mat`` radar and LiDAR, ``unit1_beam_index``, ``unit2_loc_cal``,
-  ``time_stamp[UTC]`` like ``['16-45-05-799']``).
+  ``time_stamp[UTC]`` like ``['16-45-05-799']``);
+- ``s41``: a base station with three arrays (scenario 41: camera, GPS and one power file
+  per array, ``unit1_pwr_60ghz_1`` .. ``_3``, from ``Frame.array_power``; ``unit1_beam``
+  indexes the joined beams).
 
 The fixture generator and the digital twin write through this class, so whatever they
 produce is read back by exactly the code that reads real scenarios.
@@ -28,7 +31,10 @@ S31_COLUMNS = ("index", "unit1_rgb", "unit1_pwr_60ghz", "unit1_lidar", "unit1_ra
                "unit2_interpolated_position")
 S9_COLUMNS = ("index", "unit1_rgb", "unit1_pwr_60ghz", "unit1_radar", "unit1_lidar",
               "unit1_beam_index", "unit2_loc_cal", "time_stamp[UTC]")
-LAYOUTS = {"s31": S31_COLUMNS, "s9": S9_COLUMNS}
+S41_ARRAYS = 3
+S41_COLUMNS = (("index", "unit1_rgb") + tuple(f"unit1_pwr_60ghz_{k}" for k in range(1, S41_ARRAYS + 1))
+               + ("unit1_loc", "unit2_loc", "unit1_beam", "time_stamp", "seq_index"))
+LAYOUTS = {"s31": S31_COLUMNS, "s9": S9_COLUMNS, "s41": S41_COLUMNS}
 
 
 def _time_cell(stamp_ns: int, layout: str) -> str:
@@ -83,17 +89,25 @@ class ScenarioWriter:
             p = u1 / "camera_data" / f"image_{i}.jpg"
             p.write_bytes(frame.image_jpeg)
             row["unit1_rgb"] = self._rel(p)
-        if frame.power is not None:
+        if self.layout == "s41":
+            if len(frame.array_power) != S41_ARRAYS:
+                raise ValueError(f"layout s41 needs {S41_ARRAYS} arrays' power (Frame.array_power), "
+                                 f"frame {i} has {len(frame.array_power)}")
+            for k, power in enumerate(frame.array_power, start=1):
+                p = u1 / "mmWave_data" / f"mmWave_power_{i}_array{k}.txt"
+                files.write_power(p, power)
+                row[f"unit1_pwr_60ghz_{k}"] = self._rel(p)
+        elif frame.power is not None:
             p = u1 / "mmWave_data" / f"mmWave_power_{i}.txt"
             files.write_power(p, frame.power)
             row["unit1_pwr_60ghz"] = self._rel(p)
             if not s9:
                 row["unit1_max_pwr"] = repr(float(np.nanmax(frame.power)))
-        if frame.lidar is not None:
+        if frame.lidar is not None and "unit1_lidar" in self.columns:
             p = u1 / "lidar_data" / f"lidar_{i}.{'mat' if s9 else 'ply'}"
             files.write_lidar(p, frame.lidar, ascii_ply=self.ascii_ply)
             row["unit1_lidar"] = self._rel(p)
-        if frame.radar is not None:
+        if frame.radar is not None and "unit1_radar" in self.columns:
             p = u1 / "radar_data" / f"radar_{i}.{'mat' if s9 else 'npy'}"
             files.write_radar(p, frame.radar)
             row["unit1_radar"] = self._rel(p)
@@ -112,7 +126,7 @@ class ScenarioWriter:
         row["time_stamp[UTC]" if s9 else "time_stamp"] = _time_cell(frame.stamp_ns, self.layout)
         if not s9:
             row["seq_index"] = str(frame.seq_index)
-            if frame.ue_altitude == frame.ue_altitude:   # not NaN
+            if frame.ue_altitude == frame.ue_altitude and "unit2_altitude" in self.columns:   # not NaN
                 row["unit2_altitude"] = repr(float(frame.ue_altitude))
         self._csv.writerow(row)
         self.count += 1
