@@ -29,7 +29,7 @@ TWIN_WORKERS    ?= 1
 SHARED_DATA     ?= ../shared/data
 
 .PHONY: help setup test demo dataset bench-convert bench-sensing pretrain detector twin-pictures twin-stats \
-	twin-realism model bench-model bench-data-ratio ablate-modalities ablate-unfrozen bench-budget bench-ros clean \
+	twin-realism model bench-model bench-data-ratio bench-paper002 ablate-modalities ablate-unfrozen bench-budget bench-ros clean \
 	twin-ceiling
 
 help:
@@ -45,6 +45,7 @@ help:
 	@echo "make model - retrain the shipped predictor models/m2beamllm.pt (config/model.yaml)"
 	@echo "make bench-model - every model x (standard, few-shot) on the benchmark test passes, one table"
 	@echo "make bench-data-ratio / ablate-modalities / ablate-unfrozen / bench-budget - few-shot, ablations"
+	@echo "make bench-paper002 - paper 002: MLM-BP vs M2BeamLLM and its baselines, few-shot figure, LoRA vs full"
 	@echo "make twin-ceiling - privileged references: how far the direct-path geometry can go on the twin"
 	@echo "make bench-ros - live graph: end-to-end latency at 1x and the highest replay rate without drops"
 
@@ -122,6 +123,12 @@ bench-model: $(BENCH_DATASET)/scenario.csv
 
 bench-data-ratio: $(BENCH_DATASET)/scenario.csv
 	$(PY) scripts/bench_model.py --suite config/bench/data_ratio.yaml --report reports/bench_data_ratio
+
+# paper 002 (MLM-BP): the few-shot figure on its task, LoRA against full fine-tuning, and this package's task
+bench-paper002: $(BENCH_DATASET)/scenario.csv
+	$(PY) scripts/bench_model.py --suite config/bench/paper002.yaml --report reports/bench_paper002
+	$(PY) scripts/bench_model.py --suite config/bench/paper002_lora.yaml --report reports/bench_paper002_lora
+	$(PY) scripts/bench_model.py --suite config/bench/paper002_window.yaml --report reports/bench_paper002_window
 
 ablate-modalities: $(BENCH_DATASET)/scenario.csv
 	$(PY) scripts/bench_model.py --suite config/bench/modalities.yaml --report reports/ablate_modalities

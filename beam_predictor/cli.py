@@ -194,8 +194,9 @@ def _frame_table(args, cfg):
     from beam_predictor.model.data import load_frame_table
     from beam_predictor.runtime.config import tracker_settings
     tracker = tracker_settings(args.params_file) if cfg.inputs.box else None
-    return load_frame_table(args.data, args.encoders, cfg.fusion.modalities, tracker, cache_dir=args.cache,
-                            split_cfg=_split_cfg(args), feature_dim=cfg.fusion.feature_dim)
+    return load_frame_table(args.data, args.encoders, cfg.feature_modalities, tracker, cache_dir=args.cache,
+                            split_cfg=_split_cfg(args), feature_dim=cfg.fusion.feature_dim,
+                            images=cfg.needs_image)
 
 
 def _print_results(results) -> None:
@@ -222,14 +223,16 @@ def _cmd_train(args) -> int:
     anchors = evaluate_anchors(table, cfg)
     meta = checkpoint.CheckpointMeta(pa_codebook=table.pa_codebook, encoder_versions=table.encoder_versions,
                                      metrics=run.result.metrics, fixed_codeword=run.fixed_codeword,
-                                     site=table.site, box_version=table.box_version)
+                                     site=table.site, box_version=table.box_version,
+                                     image_prep=table.image_prep)
     path = checkpoint.save(args.out, run.model, meta, dtype=args.dtype)
     write_report(args.report, [run.result] + anchors)
     m = run.result.metrics
-    print(f"{run.model.backbone.source}; trainable {m['trainable_params']:,} of "
+    print(f"{run.model.source}; trainable {m['trainable_params']:,} of "
           f"{m['total_params']:,} parameters; trained in {m['train_seconds']:.0f} s "
           f"(kept epoch {m['kept_epoch']})")
-    print(f"test windows {m['windows']}, future offsets 1..{cfg.task.horizon}:")
+    offsets = f"future offsets 1..{cfg.task.horizon}" if cfg.task.horizon else "offset 0 (the current beam)"
+    print(f"test windows {m['windows']}, {offsets}:")
     _print_results([run.result] + anchors)
     print(f"checkpoint: {path} ({path.stat().st_size / 1e6:.1f} MB); report: {args.report}")
     return 0
@@ -255,7 +258,7 @@ def _cmd_evaluate(args) -> int:
         return _compare_online(model, w, Path(args.closed_loop))
     results = []
     for drop in [()] + ([(m,) for m in inputs_of(cfg)] if args.each_missing else []):
-        silenced = silence(w, cfg.fusion.modalities, drop)
+        silenced = silence(w, cfg.feature_modalities, drop)
         metrics, per_step = evaluate(model, silenced, meta.fixed_codeword)
         label = "all present" if not drop else f"without {drop[0]}"
         results.append(RunResult(cfg.name, label, metrics, per_step))
@@ -335,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fixture", help="write a small fixture scenario in the DeepSense layout")
     p.add_argument("out", help="scenario folder to create")
     p.add_argument("--config", help="fixture YAML (default: the shipped config/fixture.yaml)")
-    p.add_argument("--layout", choices=("s31", "s9"))
+    p.add_argument("--layout", choices=("s31", "s9", "s41"))
     p.add_argument("--passes", type=int)
     p.add_argument("--frames-per-pass", type=int)
     p.add_argument("--seed", type=int)

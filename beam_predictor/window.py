@@ -14,11 +14,17 @@ keeps
 * the features with a missing flag per modality;
 * the box as (u0, v0, u1, v1, visible), normalised by the image size, zeros when not
   visible (the model masks those steps);
-* the fix in local metres of the site.  A fix is missing when absent or non-finite, and
+* the fix in local metres of the site (the model sees it as ``pos``: metres along the
+  array axis, along the boresight and the UE antenna's height over the array, with
+  ``pos_missing``).  A fix is missing when absent or non-finite, and
   is rejected (counted in ``stats["gps_rejected"]``, treated as missing) when it lies
   more than ``gps_max_jump_m`` per frame period from the last accepted fix; after
   ``gps_reacquire`` rejections in a row the new track is accepted (the reference was
   the outlier).
+
+* with ``spec.image`` (models that read the camera themselves, paper 002), the
+  preprocessed image (:func:`beam_predictor.sensing.preprocess.prep_image`); the window
+  offers the newest step's as ``image`` with ``image_missing``.
 
 The window keeps the last H steps and starts over when the stamps jump forward by more
 than ``gap_reset_s`` or go back (a new pass, a restarted replay).
@@ -53,7 +59,9 @@ KIN_CHANNELS = len(KIN_FIELDS)
 KIN = {name: i for i, name in enumerate(KIN_FIELDS)}
 DISTANCE_SCALE_M = 30.0
 SPEED_SCALE_MPS = 20.0
-INPUT_KEYS = ("feats", "missing", "pad", "box", "kin", "kin_missing")
+INPUT_KEYS = ("feats", "missing", "pad", "box", "kin", "kin_missing", "pos", "pos_missing")
+IMAGE_KEYS = ("image", "image_missing")         # only with WindowSpec.image
+POSITION_CHANNELS = 3       # along the array axis, along the boresight, height over the array (m)
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,8 @@ class WindowSpec:
     gap_reset_s: float = 1.0
     gps_max_jump_m: float = 5.0
     gps_reacquire: int = 3
+    image: bool = False             # keep the newest preprocessed camera image (IMAGE_KEYS)
+    image_size: int = 112
 
 
 @dataclass
@@ -77,6 +87,7 @@ class FrameInput:
     features: dict[str, np.ndarray | None]
     box: tuple | np.ndarray | None = None      # (u0, v0, u1, v1) normalised, or None
     fix: np.ndarray | None = None              # (latitude, longitude) degrees, or None
+    image: np.ndarray | None = None            # (3, S, S) preprocessed camera image, or None
 
 
 def kinematics(times_s: np.ndarray, en: np.ndarray, valid: np.ndarray, spec: WindowSpec,
@@ -171,7 +182,13 @@ class HistoryWindow:
         if frame.box is not None:
             box[:4], box[4] = np.asarray(frame.box, np.float32)[:4], 1.0
         en = self._accept_fix(t, frame.fix)
-        self.steps.append((t, feats, missing, box, en))
+        image = None
+        if spec.image and frame.image is not None:
+            image = np.asarray(frame.image, np.float32)
+            if image.shape != (3, spec.image_size, spec.image_size):
+                raise ValueError(f"image has shape {image.shape}, expected (3, {spec.image_size}, "
+                                 f"{spec.image_size})")
+        self.steps.append((t, feats, missing, box, en, image))
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Batch-of-one model inputs (``INPUT_KEYS``), left-padded to ``input_len``."""
@@ -180,9 +197,15 @@ class HistoryWindow:
         feats = np.zeros((1, length, n_mod, spec.feature_dim), np.float32)
         missing = np.ones((1, length, n_mod), bool)
         box = np.zeros((1, length, BOX_CHANNELS), np.float32)
-        for j, (_, f, m, b, _) in enumerate(self.steps):
+        pos = np.zeros((1, length, POSITION_CHANNELS), np.float32)
+        pos_missing = np.ones((1, length), bool)
+        for j, (_, f, m, b, en, _) in enumerate(self.steps):
             k = length - n + j
             feats[0, k], missing[0, k], box[0, k] = f, m, b
+            if en is not None:
+                pos[0, k, :2] = self.site.site_xy(en)
+                pos[0, k, 2] = self.site.ue_antenna_height_m - self.site.array_height_m
+                pos_missing[0, k] = False
         kin = None
         if self.site is not None and n:
             now = self.steps[-1][0]
@@ -193,10 +216,17 @@ class HistoryWindow:
         missing_kin = kin is None
         if missing_kin:
             kin = np.zeros((spec.horizon + 1, KIN_CHANNELS), np.float32)
-        return {"feats": feats, "missing": missing, "pad": (np.arange(length) < length - n)[None],
-                "box": box, "kin": kin[None], "kin_missing": np.array([missing_kin])}
+        out = {"feats": feats, "missing": missing, "pad": (np.arange(length) < length - n)[None],
+               "box": box, "kin": kin[None], "kin_missing": np.array([missing_kin]),
+               "pos": pos, "pos_missing": pos_missing}
+        if spec.image:
+            newest = self.steps[-1][5] if n else None
+            out["image"] = (np.zeros((1, 3, spec.image_size, spec.image_size), np.float32) if newest is None
+                            else newest[None])
+            out["image_missing"] = np.array([newest is None])
+        return out
 
 
 def stack(arrays: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """Batch the per-window arrays of :meth:`HistoryWindow.arrays` along the first axis."""
-    return {k: np.concatenate([a[k] for a in arrays]) for k in INPUT_KEYS}
+    return {k: np.concatenate([a[k] for a in arrays]) for k in arrays[0]}

@@ -1,14 +1,17 @@
 """Train and evaluate a suite of predictors (config/bench/*.yaml) and print one table.
 
-Every run is config/model.yaml plus the model's and the task's overrides, trained on the
-same cached features, tracker boxes and passes, once per seed of the suite, and evaluated
-on the test passes.  The anchors (persistence, linear extrapolation, GPS geometry,
+Every run is config/model.yaml (or the model's own ``config:`` file) plus the suite's
+``common`` overrides, the model's and the task's, trained on the same cached features,
+tracker boxes, camera images and passes, once per seed of the suite, and evaluated on the
+test passes.  The anchors (persistence, linear extrapolation, GPS geometry,
 calibrated angle) are scored on each task's same test windows.  With
 ``without_kinematics: [task, ...]`` every model is also run without the kinematic input
 and prior in those tasks, so the table shows what each gains from it.  Writes
 ``<report>/summary.csv`` (every run), ``summary_mean.csv`` (mean and std over seeds), the
 plots (beam_predictor.model.report), ``latency.csv`` (batch-1 forward, history features
-cached) and ``degradation.csv`` when the suite asks.
+cached) and ``degradation.csv`` when the suite asks; with ``figure: data_ratio`` also
+``few_shot.csv`` and ``few_shot.png`` (Top-1 and Top-3 against the share of training passes,
+mean and standard deviation over seeds).
 
     python scripts/bench_model.py --suite config/bench/models.yaml --data data/twin_benchmark
 """
@@ -28,7 +31,7 @@ from beam_predictor.model import checkpoint
 from beam_predictor.model.config import MODALITIES, ModelConfig, with_overrides
 from beam_predictor.model.data import load_frame_table
 from beam_predictor.model.pipeline import evaluate_anchors, inputs_of, silence, train_and_evaluate
-from beam_predictor.model.report import aggregate, evaluate, write_report
+from beam_predictor.model.report import aggregate, evaluate, few_shot_figure, write_report
 from beam_predictor.model.train import to_tensors
 from beam_predictor.runtime.config import tracker_settings
 
@@ -64,25 +67,42 @@ def main() -> None:
     args = ap.parse_args()
     suite = yaml.safe_load(Path(args.suite).read_text())
     seeds = args.seeds or suite.get("seeds", [0])
-    base = load_config(ModelConfig, args.config)
+    common = suite.get("common") or {}
+    bases = {None: load_config(ModelConfig, args.config)}
+    for over in suite["models"].values():
+        if (over or {}).get("config") and over["config"] not in bases:
+            bases[over["config"]] = load_config(ModelConfig, over["config"])
+
+    def run_config(model_over: dict, task_over: dict, seed: int | None, where: str) -> ModelConfig:
+        model_over = dict(model_over or {})
+        cfg = with_overrides(bases[model_over.pop("config", None)], common, f"{args.suite}:common")
+        cfg = with_overrides(cfg, model_over, where)
+        task_over = dict(task_over or {})
+        if seed is not None:
+            task_over["train"] = {**task_over.get("train", {}), "seed": seed}
+        return with_overrides(cfg, task_over, where)
+
+    images = any(run_config(o, {}, None, f"{args.suite}:{n}").needs_image for n, o in suite["models"].items())
     table = load_frame_table(args.data, args.encoders, MODALITIES, tracker_settings(args.params_file),
-                             cache_dir=args.cache)
+                             cache_dir=args.cache, images=images)
     results, latency, degradation = [], [], []
     wall = time.perf_counter()
     first_task = next(iter(suite["tasks"]))
     for task, task_over in suite["tasks"].items():
         if suite.get("anchors", True):
-            task_cfg = with_overrides(base, task_over or {}, f"{args.suite}:{task}")
-            results += evaluate_anchors(table, task_cfg, task)
+            # per seed: a data ratio below 1 draws other training passes, which the calibrated anchor fits
+            for seed in seeds:
+                anchor_cfg = run_config({}, task_over, seed, f"{args.suite}:{task}")
+                for r in evaluate_anchors(table, anchor_cfg, task):
+                    r.seed = seed
+                    results.append(r)
         runs = [(name, over or {}) for name, over in suite["models"].items()]
         if task in suite.get("without_kinematics", []):
             runs += [(f"{name} (no kinematics)", {**(over or {}), **NO_KINEMATICS})
                      for name, over in suite["models"].items()]
         for name, model_over in runs:
             for seed in seeds:
-                cfg = with_overrides(with_overrides(base, model_over, f"{args.suite}:{name}"),
-                                     {**(task_over or {}), "train": {**(task_over or {}).get("train", {}),
-                                                                     "seed": seed}}, f"{args.suite}:{task}")
+                cfg = run_config(model_over, task_over, seed, f"{args.suite}:{name}:{task}")
                 run = train_and_evaluate(cfg, table, task=task, name=name)
                 results.append(run.result)
                 checkpoint.save(Path(args.checkpoints) / f"{name}-{task}-seed{seed}.pt".replace(" ", "_"),
@@ -91,7 +111,8 @@ def main() -> None:
                                                           encoder_versions=table.encoder_versions,
                                                           metrics=run.result.metrics,
                                                           fixed_codeword=run.fixed_codeword, site=table.site,
-                                                          box_version=table.box_version))
+                                                          box_version=table.box_version,
+                                                          image_prep=table.image_prep))
                 if seed != seeds[0] or task != first_task:
                     continue
                 if suite.get("latency"):
@@ -101,12 +122,16 @@ def main() -> None:
                                     "total_params": run.result.metrics["total_params"]})
                 if suite.get("degradation") == name:
                     for drop in [()] + [(m,) for m in inputs_of(cfg)]:
-                        silenced = silence(run.windows["test"], cfg.fusion.modalities, drop)
+                        silenced = silence(run.windows["test"], cfg.feature_modalities, drop)
                         m, _ = evaluate(run.model, silenced, run.fixed_codeword)
                         degradation.append({"missing": drop[0] if drop else "none", "top1": m["top1"],
                                             "top3": m["top3"], "top5": m["top5"],
                                             "power_loss_mean_db": m["power_loss_mean_db"]})
     out = write_report(args.report, results)
+    if suite.get("figure") == "data_ratio":
+        ratios = {task: run_config({}, over, None, task).train.data_ratio
+                  for task, over in suite["tasks"].items()}
+        few_shot_figure(out, aggregate(results), ratios)
     for fname, rows in (("latency.csv", latency), ("degradation.csv", degradation)):
         if rows:
             with (out / fname).open("w", newline="") as fh:

@@ -104,11 +104,17 @@ class CalibratedAngle:
 def anchor_scores(train: Windows, test: Windows, site: SiteGeometry | None, num_beams: int,
                   delayed: bool = False) -> dict[str, np.ndarray]:
     """Scores (N, T+1, B) of every anchor on ``test``; the calibrated one is fitted on ``train``.
-    ``delayed`` adds persistence and linear on the beams of t-H..t-1; no site, no GPS anchors."""
-    out = {"persistence": persistence(test, num_beams), "linear": linear(test, num_beams)}
+    ``delayed`` adds persistence and linear on the beams of t-H..t-1; no site, no GPS anchors.  When
+    the current beam is the only target (T = 0) the beam anchors see only the beams before it."""
+    out = {}
+    if test.beam.shape[1] == 1:
+        delayed = True
+    else:
+        out = {"persistence": persistence(test, num_beams), "linear": linear(test, num_beams)}
     if delayed:
-        out.update({"persistence (t-1)": persistence(test, num_beams, 1),
-                    "linear (t-1)": linear(test, num_beams, 1)})
+        out["persistence (t-1)"] = persistence(test, num_beams, 1)
+        if test.past_beam.shape[1] > 1:          # a line needs two known beams
+            out["linear (t-1)"] = linear(test, num_beams, 1)
     if site is not None:
         out.update({"geometry": geometry(test, site), "calibrated": CalibratedAngle(site).fit(train)(test)})
     return out

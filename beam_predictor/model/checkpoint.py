@@ -17,10 +17,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
 from beam_predictor.config import from_mapping, to_mapping
 from beam_predictor.model.config import ModelConfig
-from beam_predictor.model.predictor import BeamPredictor
+from beam_predictor.model.registry import build_model, frozen_digest
 from beam_predictor.physics.site import SiteGeometry
 
 FORMAT = 2
@@ -35,35 +36,33 @@ class CheckpointMeta:
     backbone_source: str = ""
     site: SiteGeometry | None = None
     box_version: str = ""
+    image_prep: dict | None = None      # how camera images were preprocessed (models that read them)
 
 
 class CheckpointError(ValueError):
     pass
 
 
-def _has_frozen_llm(model: BeamPredictor) -> bool:
-    return hasattr(model.backbone, "frozen_digest")
-
-
-def stored_state(model: BeamPredictor) -> dict[str, torch.Tensor]:
+def stored_state(model: nn.Module) -> dict[str, torch.Tensor]:
     trainable = {n for n, p in model.named_parameters() if p.requires_grad}
     llm_prefix = "backbone.llm."
     return {k: v for k, v in model.state_dict().items()
             if k in trainable or not k.startswith(llm_prefix)}
 
 
-def save(path: str | Path, model: BeamPredictor, meta: CheckpointMeta, dtype: str = "float32") -> Path:
+def save(path: str | Path, model: nn.Module, meta: CheckpointMeta, dtype: str = "float32") -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     store = getattr(torch, dtype)
     state = {k: (v.to(store) if v.is_floating_point() else v) for k, v in stored_state(model).items()}
     blob = {"format": FORMAT, "config": to_mapping(model.cfg), "num_codewords": model.num_codewords,
             "state": state, "dtype": dtype,
-            "frozen_digest": model.backbone.frozen_digest() if _has_frozen_llm(model) else None,
+            "frozen_digest": frozen_digest(model),
             "pa_codebook": None if meta.pa_codebook is None else np.asarray(meta.pa_codebook).tolist(),
             "encoder_versions": meta.encoder_versions, "metrics": meta.metrics,
-            "fixed_codeword": meta.fixed_codeword, "backbone_source": model.backbone.source,
-            "site": None if meta.site is None else meta.site.to_dict(), "box_version": meta.box_version}
+            "fixed_codeword": meta.fixed_codeword, "backbone_source": model.source,
+            "site": None if meta.site is None else meta.site.to_dict(), "box_version": meta.box_version,
+            "image_prep": meta.image_prep}
     tmp = path.with_suffix(".tmp")
     torch.save(blob, tmp)
     tmp.replace(path)
@@ -90,15 +89,14 @@ def read_config(path: str | Path) -> ModelConfig:
     return from_mapping(ModelConfig, _read(Path(path))["config"], f"{path}:config")
 
 
-def load(path: str | Path, device: str = "cpu") -> tuple[BeamPredictor, CheckpointMeta]:
+def load(path: str | Path, device: str = "cpu") -> tuple[nn.Module, CheckpointMeta]:
     path = Path(path)
     blob = _read(path)
     cfg = from_mapping(ModelConfig, blob["config"], f"{path}:config")
-    model = BeamPredictor(cfg, blob["num_codewords"])
-    if blob["frozen_digest"] is not None and model.backbone.frozen_digest() != blob["frozen_digest"]:
-        raise CheckpointError(f"{path}: the frozen backbone weights ({model.backbone.source}) differ from "
-                              "the "
-                              "ones it was trained on")
+    model = build_model(cfg, blob["num_codewords"])
+    if blob["frozen_digest"] is not None and frozen_digest(model) != blob["frozen_digest"]:
+        raise CheckpointError(f"{path}: the frozen backbone weights ({model.source}) differ from the ones it "
+                              "was trained on")
     state = {k: v.float() if v.is_floating_point() else v for k, v in blob["state"].items()}
     missing, unexpected = model.load_state_dict(state, strict=False)
     expected = set(stored_state(model))
@@ -111,5 +109,5 @@ def load(path: str | Path, device: str = "cpu") -> tuple[BeamPredictor, Checkpoi
                           encoder_versions=blob["encoder_versions"], fixed_codeword=blob["fixed_codeword"],
                           backbone_source=blob["backbone_source"],
                           site=None if site is None else SiteGeometry.from_dict(site, f"{path}:site"),
-                          box_version=blob["box_version"])
+                          box_version=blob["box_version"], image_prep=blob.get("image_prep"))
     return model.to(device).eval(), meta

@@ -22,16 +22,17 @@ import numpy as np
 from tqdm import tqdm
 
 from beam_predictor.atomic import write_npz
+from beam_predictor.config import to_mapping
 from beam_predictor.deepsense.reader import ReaderConfig, ScenarioReader, scenario_key
 from beam_predictor.deepsense.site import scenario_site
 from beam_predictor.deepsense.splits import SplitConfig, pass_splits, split_column
-from beam_predictor.model.config import ModelConfig
+from beam_predictor.model.config import POSITION_KINDS, ModelConfig
 from beam_predictor.model.eval_labels import frame_category
 from beam_predictor.physics.site import SiteError, SiteGeometry, find_site_file
 from beam_predictor.sensing.beam_history import BEAM_MODALITY, beam_series
 from beam_predictor.sensing.beam_history import VERSION as BEAM_VERSION
 from beam_predictor.sensing.boxes import TrackerSettings, track_scenario
-from beam_predictor.sensing.features import ModalityFeatures, encode, prepare_for_encoders
+from beam_predictor.sensing.features import ModalityFeatures, encode, load_encoder, prepare_for_encoders
 from beam_predictor.window import FrameInput, HistoryWindow, stack
 
 
@@ -56,6 +57,11 @@ class FrameTable:
     encoder_versions: dict[str, str]
     site: SiteGeometry | None            # None: the scenario has no site file (no kinematics then)
     box_version: str = ""
+    # the camera image itself, preprocessed as the image encoder was trained (models of paper 002)
+    image: np.ndarray | None = None      # (F, 3, S, S) float32, zeros where missing
+    image_missing: np.ndarray | None = None
+    image_prep: dict | None = None       # the ImagePrepConfig that made them (stored in checkpoints)
+    image_encoder: Path | None = None    # the pretrained image encoder whose preprocessing that is
 
     def __len__(self) -> int:
         return len(self.index)
@@ -65,7 +71,8 @@ class FrameTable:
         feats = {m: None if self.missing[m][i] else self.features[m][i] for m in modalities}
         fix = self.latlon[i] if np.isfinite(self.latlon[i]).all() else None
         box = tuple(self.box[i]) if self.box_visible[i] else None
-        return FrameInput(int(self.stamp_ns[i]), feats, box, fix)
+        image = None if self.image is None or self.image_missing[i] else self.image[i]
+        return FrameInput(int(self.stamp_ns[i]), feats, box, fix, image)
 
 
 def _twin_meta(scenario: Path) -> dict:
@@ -112,11 +119,14 @@ def _labels(scenario: Path, meta: dict, site: SiteGeometry | None, cache_dir: Pa
 
 def load_frame_table(scenario: str | Path, encoders: str | Path, modalities, tracker: TrackerSettings | None,
                      cache_dir: str | Path | None = "build/cache", progress: bool = True,
-                     split_cfg: SplitConfig | None = None, feature_dim: int = 64) -> FrameTable:
+                     split_cfg: SplitConfig | None = None, feature_dim: int = 64,
+                     images: bool = False) -> FrameTable:
     """Features of ``modalities`` (encoder_<modality>.pt in ``encoders``; the past beams of
     :mod:`beam_predictor.sensing.beam_history`, ``feature_dim`` wide), the tracker's UE boxes
     (none when ``tracker`` is None), GPS fixes and labels of a scenario; the split of each
-    pass is :func:`beam_predictor.deepsense.splits.pass_splits`'s."""
+    pass is :func:`beam_predictor.deepsense.splits.pass_splits`'s.  With ``images``, also every
+    camera image preprocessed as ``encoders``/encoder_image.pt was trained (models that read the
+    image themselves)."""
     scenario, encoders = Path(scenario), Path(encoders)
     cache = None if cache_dir is None else Path(cache_dir)
     meta = _twin_meta(scenario)
@@ -155,6 +165,10 @@ def load_frame_table(scenario: str | Path, encoders: str | Path, modalities, tra
             raise ValueError(f"{scenario}: cached boxes do not match the CSV's frames; delete {cache} and "
                              "re-run")
         box, visible, box_version = boxes.box, boxes.visible, boxes.version
+    image = image_missing = image_prep = None
+    if images:
+        image, image_missing, image_prep = _images(scenario, encoders / "encoder_image.pt", labels["index"],
+                                                   cache, progress, split_cfg)
     book = meta.get("pass_codebook_m")
     return FrameTable(index=labels["index"], seq=labels["seq"], split=labels["split"],
                       stamp_ns=labels["stamp_ns"], features={m: f.features for m, f in feats.items()},
@@ -163,7 +177,23 @@ def load_frame_table(scenario: str | Path, encoders: str | Path, modalities, tra
                       pa_gain_db=labels["pa_gain_db"], category=labels["category"],
                       pa_codebook=None if book is None else np.asarray(book, dtype=np.float64),
                       encoder_versions={m: f.version for m, f in feats.items()}, site=site,
-                      box_version=box_version)
+                      box_version=box_version, image=image, image_missing=image_missing,
+                      image_prep=image_prep, image_encoder=encoders / "encoder_image.pt" if images else None)
+
+
+def _images(scenario: Path, encoder: Path, index: np.ndarray, cache: Path | None, progress: bool,
+            split_cfg: SplitConfig | None) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Every frame's camera image, preprocessed by the image encoder's config (cached)."""
+    if not encoder.is_file():
+        raise FileNotFoundError(f"{encoder}: no image encoder checkpoint (build it with `make pretrain`); "
+                                "its preprocessing makes the image input")
+    prepared = prepare_for_encoders(scenario, {"image": encoder}, cache_dir=cache, progress=progress,
+                                    split_cfg=split_cfg)
+    if not np.array_equal(prepared.index, index):
+        raise ValueError(f"{scenario}: cached images do not match the CSV's frames; delete {cache} and "
+                         "re-run")
+    _, sensing, _ = load_encoder(encoder)
+    return prepared.inputs["image"], prepared.missing["image"], to_mapping(sensing.image)
 
 
 @dataclass
@@ -201,10 +231,16 @@ def make_windows(table: FrameTable, cfg: ModelConfig, passes) -> Windows:
     H + T gives none)."""
     spec = cfg.window_spec()
     h, t = spec.history, spec.horizon
-    site = table.site if cfg.inputs.kinematics else None
-    if cfg.inputs.kinematics and site is None:
-        raise SiteError("inputs.kinematics needs the scenario's site geometry: add a site.yaml "
+    site = table.site if cfg.needs_site else None
+    if cfg.needs_site and site is None:
+        what = "inputs.kinematics" if cfg.inputs.kinematics else f"kind {cfg.kind} (positions in site metres)"
+        raise SiteError(f"{what} needs the scenario's site geometry: add a site.yaml "
                         "(`beam-predictor site init`) or set inputs.kinematics and inputs.prior to false")
+    if spec.image and table.image is None:
+        raise ValueError(f"kind {cfg.kind} reads the camera image: load the frame table with images=True")
+    if spec.image and table.image.shape[-1] != spec.image_size:
+        raise ValueError(f"paper002.image_size {spec.image_size} differs from the image encoder's input size "
+                         f"{table.image.shape[-1]} (its sensing config image.size)")
     arrays, rows = [], {k: [] for k in Windows.__dataclass_fields__ if k != "inputs"}
     for p in passes:
         idx = np.nonzero(table.seq == p)[0]
@@ -231,4 +267,18 @@ def make_windows(table: FrameTable, cfg: ModelConfig, passes) -> Windows:
                          f"{lengths if len(lengths) <= 12 else dict(list(lengths.items())[:12])} frames")
     labels = {k: np.stack(v) if k not in ("seq", "frame", "stamp", "beam_before") else np.array(v)
               for k, v in rows.items()}
-    return Windows(inputs=stack(arrays), **labels)
+    inputs = stack(arrays)
+    if cfg.kind in POSITION_KINDS:
+        _check_range(inputs, labels["frame"], cfg.paper002.max_range_m)
+    return Windows(inputs=inputs, **labels)
+
+
+def _check_range(inputs: dict[str, np.ndarray], frame: np.ndarray, max_range_m: float) -> None:
+    """A model that reads positions must not train on fixes far outside the site (a wrong
+    bs_latlon, or a fix from elsewhere): the error names the field and the frame."""
+    dist = np.where(inputs["pos_missing"], 0.0, np.linalg.norm(inputs["pos"][..., :2], axis=-1))
+    if (dist > max_range_m).any():
+        w, _ = np.unravel_index(dist.argmax(), dist.shape)
+        raise ValueError(f"unit2_loc (the UE's GPS fix) of the window ending at frame {frame[w]} lies "
+                         f"{dist.max():.0f} m from the array, beyond paper002.max_range_m {max_range_m:g}: "
+                         "check site.yaml's bs_latlon, or raise the limit")

@@ -68,9 +68,15 @@ def pa_metrics(scores: np.ndarray, gain_db: np.ndarray, fixed: int) -> dict[str,
             "pa_loss_fixed_db": float((g[rows, best] - g[:, fixed]).mean())}
 
 
+def target_steps(num_steps: int) -> list[int]:
+    """The offsets a task is scored on: the future ones 1..T, or offset 0 when T = 0 (the current
+    beam from the current frame, paper 002's task)."""
+    return list(range(1, num_steps)) if num_steps > 1 else [0]
+
+
 def beam_metrics(scores: np.ndarray, beam: np.ndarray, power: np.ndarray, steps=None) -> dict[str, float]:
-    """Summary over the chosen offsets ``steps`` (default: the future ones, 1..T)."""
-    steps = list(range(1, scores.shape[1])) if steps is None else list(steps)
+    """Summary over the chosen offsets ``steps`` (default: :func:`target_steps`)."""
+    steps = target_steps(scores.shape[1]) if steps is None else list(steps)
     s, b, p = scores[:, steps], beam[:, steps], power[:, steps]
     out = {f"top{k}": v for k, v in topk_accuracy(s, b).items()}
     for delta in (1, 2):

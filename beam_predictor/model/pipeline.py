@@ -6,22 +6,25 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from torch import nn
 
 from beam_predictor.model.anchors import anchor_scores
-from beam_predictor.model.config import ModelConfig, with_overrides
+from beam_predictor.model.config import POSITION_KINDS, ModelConfig, with_overrides
 from beam_predictor.model.data import FrameTable, Windows, make_windows, select_passes
 from beam_predictor.model.metrics import fixed_codeword
-from beam_predictor.model.predictor import BeamPredictor, parameter_counts
+from beam_predictor.model.predictor import parameter_counts
 from beam_predictor.model.report import RunResult, evaluate, score_metrics
 from beam_predictor.model.train import fit
 from beam_predictor.sensing.beam_history import BEAM_MODALITY
 
-BOX, KINEMATICS = "box", "kinematics"      # inputs besides the encoder modalities, for silencing
+# inputs besides the encoder modalities, for silencing: the tracker's box series, the GPS kinematics, and
+# for the paper 002 models the camera image and the position (text)
+BOX, KINEMATICS, CAMERA, POSITION = "box", "kinematics", "camera", "position"
 
 
 @dataclass
 class TrainedRun:
-    model: BeamPredictor
+    model: nn.Module
     result: RunResult
     fixed_codeword: int
     windows: dict[str, Windows]
@@ -44,6 +47,12 @@ def silence(w: Windows, modalities, drop) -> Windows:
         elif name == KINEMATICS:
             x["kin"][:] = 0.0
             x["kin_missing"][:] = True
+        elif name == CAMERA:
+            x["image"][:] = 0.0
+            x["image_missing"][:] = True
+        elif name == POSITION:
+            x["pos"][:] = 0.0
+            x["pos_missing"][:] = True
         else:
             i = list(modalities).index(name)
             x["missing"][:, :, i] = True
@@ -52,8 +61,10 @@ def silence(w: Windows, modalities, drop) -> Windows:
 
 
 def inputs_of(cfg: ModelConfig) -> list[str]:
-    """The inputs a model uses: its encoder modalities, then box and kinematics when enabled."""
-    return list(cfg.fusion.modalities) + [BOX] * cfg.inputs.box + [KINEMATICS] * cfg.inputs.kinematics
+    """The inputs a model uses: its encoder modalities, then box and kinematics when enabled, then
+    the camera image and the position for the models that read them."""
+    return (list(cfg.feature_modalities) + [BOX] * cfg.inputs.box + [KINEMATICS] * cfg.inputs.kinematics
+            + [CAMERA] * cfg.needs_image + [POSITION] * (cfg.kind in POSITION_KINDS))
 
 
 def train_and_evaluate(cfg: ModelConfig, table: FrameTable, task: str = "standard", name: str | None = None,
@@ -62,7 +73,8 @@ def train_and_evaluate(cfg: ModelConfig, table: FrameTable, task: str = "standar
     num_codewords = table.pa_gain_db.shape[1] if np.isfinite(table.pa_gain_db).any() else 0
     start = time.perf_counter()
     model, history = fit(cfg, windows["train"], windows["val"], num_codewords, progress=progress,
-                         desc=f"{name or cfg.name} {task} seed {cfg.train.seed}")
+                         desc=f"{name or cfg.name} {task} seed {cfg.train.seed}",
+                         image_encoder=table.image_encoder)
     seconds = time.perf_counter() - start
     fixed = fixed_codeword(windows["train"].pa_gain_db[:, 0]) if num_codewords else 0
     metrics, per_step = evaluate(model, windows["test"], fixed)
@@ -81,6 +93,8 @@ def evaluate_anchors(table: FrameTable, cfg: ModelConfig, task: str = "standard"
     delayed = BEAM_MODALITY in cfg.fusion.modalities
     has_site = table.site is not None
     cfg = with_overrides(cfg, {"inputs": {"kinematics": has_site, "prior": has_site and cfg.inputs.prior}})
+    if cfg.needs_image:          # the same windows without the images (no anchor reads them)
+        cfg = with_overrides(cfg, {"kind": "position_dnn"})
     windows = split_windows(table, cfg)
     out = []
     num_beams = table.power.shape[1]

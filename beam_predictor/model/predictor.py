@@ -205,6 +205,25 @@ class BeamPredictor(nn.Module):
             nn.init.zeros_(self.block_head.weight)            # the reflected path starts unlikely
             nn.init.constant_(self.block_head.bias, cfg.inputs.reflection_logit)
         self.pa_head = nn.Linear(flat, steps * self.num_codewords) if self.num_codewords else None
+        self.source = self.backbone.source
+
+    def prepare(self, train, image_encoder=None) -> list[nn.Parameter]:
+        """Before training (:mod:`beam_predictor.model.registry`): the feature statistics of the
+        training windows, the geometric prior fitted alone to their labels (the angle -> beam
+        calibration), then the reflector's distance.  Returns the prior's parameters, which train
+        at ``inputs.prior_lr``."""
+        observed = ~train.inputs["pad"]
+        self.set_feature_stats(train.inputs["feats"][observed], train.inputs["missing"][observed])
+        if self.prior is None:
+            return []
+        has_kin = ~train.inputs["kin_missing"]
+        beta = train.inputs["kin"][has_kin][..., KIN["beam"]] * (contract.NUM_BEAMS - 1)
+        self.prior.fit(beta, train.beam[has_kin])
+        params = list(self.prior.parameters())
+        if self.reflection is not None:
+            self.reflection.calibrate(train.inputs["kin"][has_kin], train.beam[has_kin], self.prior)
+            params += list(self.reflection.parameters())
+        return params
 
     def set_feature_stats(self, feats: np.ndarray, missing: np.ndarray) -> None:
         """Per-modality mean/std of the training features (only present rows count)."""

@@ -1,6 +1,7 @@
 """Evaluation of trained predictors and anchors, and the ``reports/<run>/`` folder (CSV + PNG).
 
-Metrics are over the future offsets 1..T (``now_*``: offset 0), and again per target
+Metrics are over the future offsets 1..T (``now_*``: offset 0; a task with T = 0 is scored on
+offset 0), and again per target
 category (:mod:`beam_predictor.model.eval_labels`): ``los_in_*`` (LoS inside the
 codebook's field of view), ``los_out_*`` (LoS outside it), ``nlos_*``.  How well defined
 the labels are: ``tie_share`` (targets whose best beam leads the second by < 0.5 dB) and
@@ -20,8 +21,8 @@ import numpy as np
 
 from beam_predictor.model.data import Windows
 from beam_predictor.model.eval_labels import LOS_IN_FOV, LOS_OUT_FOV, NLOS
-from beam_predictor.model.metrics import beam_metrics, pa_metrics, per_step_topk, power_loss_db, topk_hits
-from beam_predictor.model.predictor import BeamPredictor
+from beam_predictor.model.metrics import (beam_metrics, pa_metrics, per_step_topk, power_loss_db,
+                                          target_steps, topk_hits)
 from beam_predictor.model.train import predict
 
 
@@ -45,7 +46,8 @@ def score_metrics(scores: np.ndarray, w: Windows) -> tuple[dict, np.ndarray]:
     metrics = beam_metrics(scores, w.beam, w.power)
     now = beam_metrics(scores, w.beam, w.power, steps=[0])
     metrics.update({"now_top1": now["top1"], "now_top3": now["top3"], "windows": len(w)})
-    s, b, p, c = scores[:, 1:], w.beam[:, 1:], w.power[:, 1:], w.category[:, 1:]
+    steps = target_steps(scores.shape[1])
+    s, b, p, c = scores[:, steps], w.beam[:, steps], w.power[:, steps], w.category[:, steps]
     # how well defined the label is: the best beam's margin over the second best
     top2 = np.sort(p, axis=-1)[..., -2:]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -66,7 +68,7 @@ def score_metrics(scores: np.ndarray, w: Windows) -> tuple[dict, np.ndarray]:
     return metrics, per_step_topk(scores, w.beam)
 
 
-def evaluate(model: BeamPredictor, w: Windows, fixed_codeword: int = 0) -> tuple[dict, np.ndarray]:
+def evaluate(model, w: Windows, fixed_codeword: int = 0) -> tuple[dict, np.ndarray]:
     """Metrics over the future offsets 1..T (and per category), PA metrics at offset 0, Top-K per offset."""
     probs = predict(model, w)
     metrics, per_step = score_metrics(probs["beam"], w)
@@ -180,3 +182,35 @@ def write_report(out: str | Path, results: list[RunResult]) -> Path:
         fig.savefig(out / "training.png", dpi=110)
         plt.close(fig)
     return out
+
+
+def few_shot_figure(out: str | Path, groups: list[dict], ratios: dict[str, float]) -> Path:
+    """``few_shot.csv`` and ``few_shot.png``: Top-1 and Top-3 of every model (and anchor) against the
+    share of training passes of each task (``ratios``: task -> data_ratio), mean ± std over seeds
+    (paper 002, Fig. 6).  ``groups`` are :func:`aggregate`'s rows."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    out = Path(out)
+    rows = [{"model": g["model"], "data_ratio": ratios[g["task"]], "seeds": g["seeds"],
+             **{f"{k}{s}": g.get(f"{k}{s}", float("nan")) for k in ("top1", "top3") for s in ("", "_std")},
+             **{k: g[k] for k in ("trainable_params", "train_seconds", "train_windows") if k in g}}
+            for g in groups if g["task"] in ratios]
+    _write_csv(out / "few_shot.csv", rows)
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    for ax, k in zip(axes, ("top1", "top3")):
+        for m in models:
+            pts = sorted((r["data_ratio"], r[k], r[f"{k}_std"]) for r in rows if r["model"] == m)
+            x, y, e = (np.array(v) for v in zip(*pts))
+            style = ":" if m.startswith("anchor") else "-"
+            ax.errorbar(100 * x, 100 * y, yerr=100 * e, fmt=style, marker="o", capsize=3, label=m)
+        name = "Top-1" if k == "top1" else "Top-3"
+        ax.set(xlabel="training passes used (%)", ylabel=f"{name} accuracy (%)",
+               ylim=(0, 100), xticks=sorted({100 * r["data_ratio"] for r in rows}))
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "few_shot.png", dpi=110)
+    plt.close(fig)
+    return out / "few_shot.png"

@@ -1,11 +1,14 @@
 """Supervised fine-tuning of a predictor on windows: cross-entropy over the T + 1 beams
 (eq. 20) + lambda * InfoNCE alignment (eqs. 21-22) + the PA codeword cross-entropy.
 
-Seeded.  The geometric prior is fitted alone to the training labels first
-(:meth:`GeometricPrior.fit`: the angle -> beam calibration), the reflector's distance
-next (:meth:`Reflection.calibrate`); both then train with everything else at their own
-learning rate.  The kept epoch is the one with the best validation Top-1 over the future
-offsets (ties: the lower validation loss): the validation loss bottoms out while Top-1 is
+Any registered model (:mod:`beam_predictor.model.registry`).  Seeded.  The model's
+``prepare`` runs first: for M2BeamLLM the geometric prior is fitted alone to the training
+labels (:meth:`GeometricPrior.fit`: the angle -> beam calibration), the reflector's
+distance next (:meth:`Reflection.calibrate`), and both then train with everything else at
+their own learning rate; the paper 002 models start from the pretrained image encoder.
+The alignment loss applies to models that return aligned modality features.  The kept
+epoch is the one with the best validation Top-1 over the scored offsets (ties: the lower
+validation loss): the validation loss bottoms out while Top-1 is
 still rising.  With a prior, the fitted prior before any network step competes as epoch 0.
 """
 from __future__ import annotations
@@ -16,15 +19,14 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 from tqdm import tqdm
 
-from beam_predictor import contract
 from beam_predictor.model.alignment import info_nce
 from beam_predictor.model.config import ModelConfig
 from beam_predictor.model.data import Windows
-from beam_predictor.model.metrics import topk_accuracy
-from beam_predictor.model.predictor import BeamPredictor
-from beam_predictor.window import KIN
+from beam_predictor.model.metrics import target_steps, topk_accuracy
+from beam_predictor.model.registry import build_model
 
 
 def to_tensors(w: Windows, rows=None) -> dict[str, torch.Tensor]:
@@ -40,12 +42,12 @@ def to_tensors(w: Windows, rows=None) -> dict[str, torch.Tensor]:
     return out
 
 
-def losses(model: BeamPredictor, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def losses(model: nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     out = model(batch)
     cfg = model.cfg
     beam = F.cross_entropy(out["beam_logits"].flatten(0, 1), batch["beam"].flatten())
     total, parts = beam, {"beam": beam}
-    if cfg.fusion.align_weight > 0 and len(cfg.fusion.modalities) > 1:
+    if "aligned" in out and cfg.fusion.align_weight > 0 and len(cfg.fusion.modalities) > 1:
         valid = ~batch["pad"]
         length = valid.shape[1]
         # every step's pass and frame index, so that nearby frames of one pass are no negatives
@@ -64,7 +66,7 @@ def losses(model: BeamPredictor, batch: dict[str, torch.Tensor]) -> dict[str, to
 
 
 @torch.inference_mode()
-def predict(model: BeamPredictor, w: Windows, batch: int = 256) -> dict[str, np.ndarray]:
+def predict(model: nn.Module, w: Windows, batch: int = 256) -> dict[str, np.ndarray]:
     """Beam (and PA) probabilities (N, T+1, C) of every window, in eval mode."""
     model.eval()
     beams, pas = [], []
@@ -80,33 +82,26 @@ def predict(model: BeamPredictor, w: Windows, batch: int = 256) -> dict[str, np.
 
 
 @torch.inference_mode()
-def _validate(model: BeamPredictor, w: Windows) -> dict[str, float]:
+def _validate(model: nn.Module, w: Windows) -> dict[str, float]:
     model.eval()
-    t = to_tensors(w)
-    loss = float(losses(model, t)["total"])
-    probs = predict(model, w)["beam"][:, 1:]
-    acc = topk_accuracy(probs, w.beam[:, 1:], ks=(1, 3))
+    # one batch (the alignment loss's negatives are the batch), unless the windows carry images
+    batch = 256 if "image" in w.inputs else max(len(w), 1)
+    loss = sum(float(losses(model, to_tensors(w, slice(i, i + batch)))["total"]) * len(w.beam[i:i + batch])
+               for i in range(0, len(w), batch)) / len(w)
+    steps = target_steps(w.beam.shape[1])
+    acc = topk_accuracy(predict(model, w)["beam"][:, steps], w.beam[:, steps], ks=(1, 3))
     return {"val_loss": loss, "val_top1": acc[1], "val_top3": acc[3]}
 
 
 def fit(cfg: ModelConfig, train: Windows, val: Windows, num_codewords: int = 0,
-        progress: bool = True, desc: str = "") -> tuple[BeamPredictor, list[dict]]:
-    """Train a fresh predictor; returns the best-validation-Top-1 model and the per-epoch history."""
+        progress: bool = True, desc: str = "", image_encoder=None) -> tuple[nn.Module, list[dict]]:
+    """Train a fresh predictor of ``cfg.kind``; returns the best-validation-Top-1 model and the
+    per-epoch history.  ``image_encoder``: the pretrained encoder the paper 002 models start from."""
     tc = cfg.train
     torch.manual_seed(tc.seed)
     rng = np.random.default_rng(tc.seed)
-    model = BeamPredictor(cfg, num_codewords)
-    observed = ~train.inputs["pad"]
-    model.set_feature_stats(train.inputs["feats"][observed], train.inputs["missing"][observed])
-    prior_params = []
-    if model.prior is not None:
-        has_kin = ~train.inputs["kin_missing"]
-        beta = train.inputs["kin"][has_kin][..., KIN["beam"]] * (contract.NUM_BEAMS - 1)
-        model.prior.fit(beta, train.beam[has_kin])
-        prior_params = list(model.prior.parameters())
-        if model.reflection is not None:
-            model.reflection.calibrate(train.inputs["kin"][has_kin], train.beam[has_kin], model.prior)
-            prior_params += list(model.reflection.parameters())
+    model = build_model(cfg, num_codewords)
+    prior_params = model.prepare(train, image_encoder)
     params = [p for p in model.parameters() if p.requires_grad]
     others = [p for p in params if all(p is not q for q in prior_params)]
     groups = [{"params": others, "lr": tc.lr, "weight_decay": tc.weight_decay}]
@@ -127,7 +122,7 @@ def fit(cfg: ModelConfig, train: Windows, val: Windows, num_codewords: int = 0,
             best_key, best = key, copy.deepcopy(model.state_dict())
             row["kept"] = True
 
-    if model.prior is not None:          # epoch 0: the fitted prior with a zero residual
+    if getattr(model, "prior", None) is not None:    # epoch 0: the fitted prior with a zero residual
         history.append({"epoch": 0, **_validate(model, val), "seconds": 0.0})
         keep(history[-1])
     bar = tqdm(range(tc.epochs), desc=desc or f"train {cfg.name}", disable=not progress)

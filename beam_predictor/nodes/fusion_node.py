@@ -1,5 +1,8 @@
 """LLM fusion node (lifecycle): synchronized features + UE box + GPS fix -> beam and PA command.
 
+A model that reads the camera image itself (paper 002's MLM-BP and baselines) gets the
+camera topic instead of encoder features, preprocessed by :class:`OnlinePredictor`.
+
 configure: load the checkpoint (:class:`beam_predictor.runtime.online.OnlinePredictor`)
 and create the publishers; activate: subscribe; deactivate/cleanup: unsubscribe and
 release the model (:class:`beam_predictor.nodes.common.ManagedNode`).  With ``autostart``
@@ -22,7 +25,7 @@ from builtin_interfaces.msg import Duration
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PolygonStamped
 import torch
-from sensor_msgs.msg import Image, NavSatFix
+from sensor_msgs.msg import CompressedImage, Image, NavSatFix
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
 from beam_predictor import contract
@@ -70,7 +73,8 @@ class FusionNode(ManagedNode):
         self.predictor = OnlinePredictor(self.cfg.checkpoint, self.cfg.device, self.cfg.top_k,
                                          site=self.cfg.site)
         self.get_logger().info(f"loaded {self.predictor.description}")
-        self.keys = tuple(self.predictor.modalities) + ("box", "fix")
+        self.keys = (tuple(self.predictor.modalities) + ("box",) * self.predictor.uses_box + ("fix",)
+                     + ("image",) * self.predictor.needs_image)
         self.sync = StampSynchronizer(self.keys, int(self.cfg.tolerance * 1e9), int(self.cfg.max_wait * 1e9),
                                       restart_ns=int(self.predictor.window.spec.gap_reset_s * 1e9))
         self.cmd_pub = self.create_lifecycle_publisher(JointTrajectory, contract.BEAM_COMMAND.node_name,
@@ -83,9 +87,12 @@ class FusionNode(ManagedNode):
                                          lambda m, mod=mod: self.on_feature(mod, m),
                                          qos(contract.feature_topic(mod).qos))
                 for mod in self.predictor.modalities]
+        if self.predictor.uses_box:
+            subs.append(self.create_subscription(PolygonStamped, contract.UE_BOX.node_name, self.on_box,
+                                                 qos(contract.UE_BOX.qos)))
+        if self.predictor.needs_image:
+            subs.append(sensor_subscription(self, CompressedImage, contract.CAMERA, self.on_image))
         return subs + [
-            self.create_subscription(PolygonStamped, contract.UE_BOX.node_name, self.on_box,
-                                     qos(contract.UE_BOX.qos)),
             sensor_subscription(self, NavSatFix, contract.UE_GPS, self.on_fix),
             self.create_timer(0.01, lambda: self.on_ready(self.sync.poll(time.monotonic_ns()))),
             self.create_timer(self.cfg.diagnostics_period, self.publish_diagnostics)]
@@ -107,6 +114,10 @@ class FusionNode(ManagedNode):
     def on_box(self, msg: PolygonStamped) -> None:
         self.on_ready(self.sync.add("box", stamp_ns(msg.header), box_from_msg(msg), time.monotonic_ns()))
 
+    def on_image(self, msg: CompressedImage) -> None:
+        value = self.predictor.image(bytes(msg.data))
+        self.on_ready(self.sync.add("image", stamp_ns(msg.header), value, time.monotonic_ns()))
+
     def on_fix(self, msg: NavSatFix) -> None:
         self.on_ready(self.sync.add("fix", stamp_ns(msg.header), fix_from_msg(msg), time.monotonic_ns()))
 
@@ -115,7 +126,8 @@ class FusionNode(ManagedNode):
             self.stats["frames"] += 1
             self.stats["sync_ms"].append(1e-6 * (time.monotonic_ns() - s.first_arrival_ns))
             feats = {m: s.items.get(m) for m in self.predictor.modalities}
-            self.predictor.window.push(FrameInput(s.stamp_ns, feats, s.items.get("box"), s.items.get("fix")))
+            self.predictor.window.push(FrameInput(s.stamp_ns, feats, s.items.get("box"), s.items.get("fix"),
+                                                  s.items.get("image")))
             if not self.predictor.window.ready:
                 self.stats["waiting_for_history"] += 1
                 continue

@@ -96,15 +96,16 @@ def _truthy(value: str) -> bool:
 DEFAULT_ENCODERS = ("image", "radar", "lidar", "gps")
 
 
-def checkpoint_inputs(path: str) -> tuple[tuple[str, ...], int | None]:
-    """(modalities, feature width) the predictor checkpoint reads: the encoder nodes to start.  An
-    unreadable checkpoint gives the default encoders (the fusion node then reports the checkpoint)."""
+def checkpoint_inputs(path: str) -> tuple[tuple[str, ...], int | None, bool]:
+    """(modalities, feature width, reads the camera itself) of the predictor checkpoint: the encoder
+    nodes to start.  An unreadable checkpoint gives the default encoders (the fusion node then reports
+    the checkpoint)."""
     from beam_predictor.model.checkpoint import CheckpointError, read_config
     try:
         cfg = read_config(path)
     except (CheckpointError, ConfigError, OSError):
-        return DEFAULT_ENCODERS, None
-    return tuple(cfg.fusion.modalities), cfg.fusion.feature_dim
+        return DEFAULT_ENCODERS, None, False
+    return cfg.feature_modalities, cfg.fusion.feature_dim, cfg.needs_image
 
 
 def build_graph(args: dict[str, str] | None = None, config_file: str | Path | None = None) -> list[NodeSpec]:
@@ -137,14 +138,16 @@ def build_graph(args: dict[str, str] | None = None, config_file: str | Path | No
 
     fusion = _params(FusionNodeConfig, "llm_fusion", checkpoint=a["checkpoint"], device=a["device"],
                      site=a["site"])
-    modalities, feature_dim = checkpoint_inputs(fusion["checkpoint"])
+    modalities, feature_dim, fusion_reads_camera = checkpoint_inputs(fusion["checkpoint"])
     encoders = modalities if doc.get("encoders", "auto") == "auto" else tuple(doc["encoders"])
     nodes = []
     if replay:
         # the replay waits for every reader of what the graph reads: the tracker's camera and fix, the
-        # beamformer's power and frame info, each encoder's source
+        # beamformer's power and frame info, each encoder's source, and the fusion node's camera when its
+        # model reads the image itself
         readers = Counter([contract.CAMERA.name, contract.UE_GPS.name, contract.POWER.name,
-                           contract.FRAME_INFO.name] + [contract.MODALITY_SOURCE[m].name for m in encoders])
+                           contract.FRAME_INFO.name] + [contract.MODALITY_SOURCE[m].name for m in encoders]
+                          + [contract.CAMERA.name] * fusion_reads_camera)
         player = _params(PlayerConfig, "bag_player", bag=a["bag"], rate=float(a["rate"]),
                          wait_topics=",".join(f"{t}:{n}" for t, n in sorted(readers.items())))
         nodes.append(NodeSpec("bag_player", "bag_player", module=f"{PACKAGE}.nodes.player_node",

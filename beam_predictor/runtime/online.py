@@ -3,7 +3,9 @@
 The node pushes each synchronized frame as a :class:`beam_predictor.window.FrameInput`
 into ``window``, the same :class:`beam_predictor.window.HistoryWindow` that built the
 training windows, configured from the checkpoint (its input format) and the site
-geometry the checkpoint was trained at (or another one, for a new deployment).
+geometry the checkpoint was trained at (or another one, for a new deployment).  Models
+that read the camera image themselves (paper 002) get it preprocessed here, by the image
+configuration their checkpoint stores (the one training used).
 """
 from __future__ import annotations
 
@@ -15,7 +17,10 @@ import numpy as np
 import torch
 
 from beam_predictor.model import checkpoint
+from beam_predictor.config import from_mapping
 from beam_predictor.physics.site import SiteGeometry, read_site
+from beam_predictor.sensing.config import ImagePrepConfig
+from beam_predictor.sensing.preprocess import prep_image
 from beam_predictor.window import HistoryWindow
 
 log = logging.getLogger(__name__)
@@ -44,16 +49,27 @@ class OnlinePredictor:
         self.model, self.meta = checkpoint.load(path, device=str(self.device))
         cfg = self.model.cfg
         self.site: SiteGeometry | None = read_site(site) if site else self.meta.site
-        if cfg.inputs.kinematics and self.site is None:
-            raise checkpoint.CheckpointError(f"{path}: uses kinematics but carries no site geometry; "
-                                             "give the fusion node a site file")
-        self.modalities, self.top_k = cfg.fusion.modalities, top_k
+        if cfg.needs_site and self.site is None:
+            raise checkpoint.CheckpointError(f"{path}: uses kinematics or positions but carries no site "
+                                             "geometry; give the fusion node a site file")
+        self.modalities, self.top_k = cfg.feature_modalities, top_k
         self.history, self.horizon = cfg.task.history, cfg.task.horizon
         self.frame_period = cfg.inputs.frame_period_s
-        self.window = HistoryWindow(cfg.window_spec(), self.site if cfg.inputs.kinematics else None)
+        self.uses_box, self.needs_image = cfg.inputs.box, cfg.needs_image
+        self.image_prep = None
+        if self.needs_image:
+            if self.meta.image_prep is None:
+                raise checkpoint.CheckpointError(f"{path}: reads camera images but stores no image "
+                                                 "preprocessing; retrain it")
+            self.image_prep = from_mapping(ImagePrepConfig, self.meta.image_prep, f"{path}:image_prep")
+        self.window = HistoryWindow(cfg.window_spec(), self.site if cfg.needs_site else None)
         self.description = (f"{path}: {self.meta.backbone_source}; H={self.history}, T={self.horizon}"
-                            + (f"; site {site or 'of the checkpoint'}" if cfg.inputs.kinematics else ""))
+                            + (f"; site {site or 'of the checkpoint'}" if cfg.needs_site else ""))
         log.info("loaded %s", self.description)
+
+    def image(self, jpeg: bytes | None) -> np.ndarray | None:
+        """A camera frame as the model reads it (None: undecodable or black, the camera counts as silent)."""
+        return prep_image(jpeg, self.image_prep).value
 
     @torch.inference_mode()
     def predict(self) -> Prediction:

@@ -23,7 +23,7 @@ from beam_predictor.sensing.config import EncoderConfig
 MODALITIES = ("image", "radar", "lidar", "gps")
 
 
-def _resnet18_trunk(in_channels: int, width: int) -> nn.Sequential:
+def resnet18_trunk(in_channels: int, width: int) -> nn.Sequential:
     layers: list[nn.Module] = [
         nn.Conv2d(in_channels, width, kernel_size=7, stride=2, padding=3, bias=False),
         nn.BatchNorm2d(width), nn.ReLU(inplace=True), nn.MaxPool2d(kernel_size=3, stride=2, padding=1)]
@@ -71,9 +71,9 @@ def _radar_trunk(channels) -> tuple[nn.Sequential, int]:
 def build_encoder(modality: str, cfg: EncoderConfig) -> Encoder:
     m = cfg.feature_dim
     if modality == "image":
-        return Encoder(_resnet18_trunk(3, cfg.image_width), 8 * cfg.image_width, m)
+        return Encoder(resnet18_trunk(3, cfg.image_width), 8 * cfg.image_width, m)
     if modality == "lidar":
-        return Encoder(_resnet18_trunk(1, cfg.lidar_width), 8 * cfg.lidar_width, m)
+        return Encoder(resnet18_trunk(1, cfg.lidar_width), 8 * cfg.lidar_width, m)
     if modality == "radar":
         trunk, dim = _radar_trunk(cfg.radar_channels)
         return Encoder(trunk, dim, m)

@@ -83,3 +83,41 @@ def test_bag_through_the_nodes_gives_the_offline_windows(ros, sample_windows, tm
                 np.testing.assert_array_equal(arrays[key][0], value[i], err_msg=f"{key} at {stamp}")
     # the comparison is not vacuous: boxes were seen and the kinematics are there
     assert offline.inputs["box"][..., 4].any() and not offline.inputs["kin_missing"].any()
+
+
+def test_camera_reading_model_gets_the_offline_image_and_positions(ros, sample_windows, tmp_path):
+    """Paper 002's MLM-BP reads the camera JPEG and the fix itself: the fusion node's image and
+    position inputs, fed the bag's messages, equal the offline windows' (images preprocessed in
+    batch by the training cache)."""
+    from beam_predictor.config import config_path, load_config
+    from beam_predictor.model.config import ModelConfig, with_overrides
+    from beam_predictor.model.data import load_frame_table, make_windows, select_passes
+    from beam_predictor.model.registry import build_model
+    table, _, _, _ = sample_windows
+    cfg = with_overrides(load_config(ModelConfig, config_path("model_mlm_bp.yaml")),
+                         {"task": {"history": 2, "horizon": 1}})
+    images = load_frame_table(SAMPLE, REPO / "models" / "encoders", (), None, cache_dir=tmp_path / "cache",
+                              progress=False, images=True)
+    offline = make_windows(images, cfg, select_passes(images, "all"))
+    path = checkpoint.save(tmp_path / "mlm.pt", build_model(cfg).eval(),
+                           checkpoint.CheckpointMeta(site=table.site, image_prep=images.image_prep))
+    fusion = FusionNode(**overrides(checkpoint=str(path), max_wait=600.0))
+    ros.add_node(fusion)
+    assert fusion.keys == ("fix", "image")
+    windows, predict = {}, fusion.predictor.predict
+
+    def recording_predict():
+        windows[fusion.predictor.window.last_stamp] = fusion.predictor.window.arrays()
+        return predict()
+
+    fusion.predictor.predict = recording_predict
+    route = {contract.CAMERA.name: fusion.on_image, contract.UE_GPS.name: fusion.on_fix}
+    for m in iter_messages(BAG):
+        if m.topic in route:
+            route[m.topic](deserialize_message(m.raw, TYPES[m.msgtype]))
+    assert len(windows) >= len(offline) > 0
+    for i, stamp in enumerate(offline.stamp):
+        for key in ("image", "image_missing", "pos", "pos_missing", "pad"):
+            np.testing.assert_array_equal(windows[int(stamp)][key][0], offline.inputs[key][i],
+                                          err_msg=f"{key} at {stamp}")
+    assert not offline.inputs["image_missing"].all() and not offline.inputs["pos_missing"][:, -1].any()

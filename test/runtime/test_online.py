@@ -48,3 +48,46 @@ def test_cuda_request_without_cuda_is_a_clear_error():
         pytest.skip("this machine has CUDA")
     with pytest.raises(ValueError, match="CUDA is not available"):
         resolve_device("cuda:0")
+
+
+def test_online_mlm_bp_reads_the_camera_jpeg_as_training_did(tmp_path):
+    """Paper 002's model reads the image itself: the fusion node's JPEG path (OnlinePredictor.image)
+    gives the offline windows' input, so the online prediction is the offline one."""
+    import io
+
+    from PIL import Image
+
+    from beam_predictor.config import to_mapping
+    from beam_predictor.model.config import with_overrides
+    from beam_predictor.model.registry import build_model
+    from beam_predictor.sensing.config import ImagePrepConfig
+    from beam_predictor.sensing.preprocess import prep_image
+    cfg = with_overrides(tiny_config(), {
+        "kind": "mlm_bp", "task": {"history": 2, "horizon": 1, "input_len": 4},
+        "inputs": {"box": False, "kinematics": False, "prior": False},
+        "backbone": {"kind": "minilm", "unfreeze_last": 0, "train_norms_only": True}})
+    model = build_model(cfg, num_codewords=0).eval()
+    table = synthetic_table([5], m=16)
+    prep = ImagePrepConfig()
+    rng = np.random.default_rng(0)
+    jpegs = []
+    for _ in range(len(table)):
+        buf = io.BytesIO()
+        Image.fromarray(rng.integers(0, 255, (40, 60, 3), dtype=np.uint8)).save(buf, format="JPEG")
+        jpegs.append(buf.getvalue())
+    table.image = np.stack([prep_image(j, prep).value for j in jpegs])
+    table.image_missing = np.zeros(len(table), bool)
+    path = checkpoint.save(tmp_path / "mlm.pt", model,
+                           checkpoint.CheckpointMeta(site=table.site, image_prep=to_mapping(prep)))
+    w = make_windows(table, cfg, [1])
+    offline = predict(model, w)
+    online = OnlinePredictor(str(path), top_k=2)
+    assert online.needs_image and not online.uses_box and online.modalities == ()
+    for i in range(len(table)):
+        frame = table.frame_input(i, ())
+        frame.image = online.image(jpegs[i])
+        online.window.push(frame)
+        j = i - 1
+        if 0 <= j < len(w):
+            p = online.predict()
+            np.testing.assert_allclose(p.probs, np.sort(offline["beam"][j], -1)[:, ::-1][:, :2], rtol=1e-4)
