@@ -175,6 +175,8 @@ class _Paper002Model(nn.Module):
                                   "load the frame table with images=True")
             self.load_pretrained(Path(image_encoder))
             self.source += f"; image encoder from {image_encoder}"
+            log.info("%s: image encoder starts from the pretrained weights of %s", self.cfg.kind,
+                     image_encoder)
         return []
 
     def outputs(self, z: torch.Tensor, logits: torch.Tensor) -> dict[str, torch.Tensor]:
