@@ -60,7 +60,6 @@ KIN = {name: i for i, name in enumerate(KIN_FIELDS)}
 DISTANCE_SCALE_M = 30.0
 SPEED_SCALE_MPS = 20.0
 INPUT_KEYS = ("feats", "missing", "pad", "box", "kin", "kin_missing", "pos", "pos_missing")
-IMAGE_KEYS = ("image", "image_missing")         # only with WindowSpec.image
 POSITION_CHANNELS = 3       # along the array axis, along the boresight, height over the array (m)
 
 
@@ -77,7 +76,7 @@ class WindowSpec:
     gap_reset_s: float = 1.0
     gps_max_jump_m: float = 5.0
     gps_reacquire: int = 3
-    image: bool = False             # keep the newest preprocessed camera image (IMAGE_KEYS)
+    image: bool = False             # keep the newest preprocessed camera image ("image", "image_missing")
     image_size: int = 112
 
 

@@ -157,16 +157,17 @@ class ScenarioReader:
                 yield frame
 
     # ---------------------------------------------------------------------------------
-    def _path(self, rec: dict, role: str) -> Path:
-        col = self.schema.column(role)
+    def _path(self, rec: dict, role: str, col: str | None = None) -> Path:
+        """The file a cell names (``col``: a column of its own, e.g. one of several arrays)."""
+        col = col or self.schema.column(role)
         value = (rec.get(col) or "").strip()
         if not value or value.lower() == "nan":
             raise DeepSenseError("empty file path", field=col)
         return self.root / value
 
-    def _load(self, rec: dict, role: str, loader):
-        col = self.schema.column(role)
-        path = self._path(rec, role)
+    def _load(self, rec: dict, role: str, loader, col: str | None = None):
+        col = col or self.schema.column(role)
+        path = self._path(rec, role, col)
         try:
             return loader(path)
         except DeepSenseError as exc:
@@ -176,13 +177,7 @@ class ScenarioReader:
         """(the joined arrays down-sampled to 64 beams, each array's vector, the group size)."""
         arrays = []
         for col in self.schema.power_arrays:
-            value = (rec.get(col) or "").strip()
-            if not value or value.lower() == "nan":
-                raise DeepSenseError("empty file path", field=col)
-            try:
-                arrays.append(files.read_power(self.root / value, num_beams=None))
-            except DeepSenseError as exc:
-                raise exc.located(field=col) from None
+            arrays.append(self._load(rec, "power", lambda p: files.read_power(p, num_beams=None), col))
             if arrays[-1].size != arrays[0].size:
                 raise DeepSenseError(f"{arrays[-1].size} beams, but {self.schema.power_arrays[0]} has "
                                      f"{arrays[0].size}: every array needs the same codebook size", field=col)

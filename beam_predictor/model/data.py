@@ -32,6 +32,7 @@ from beam_predictor.physics.site import SiteError, SiteGeometry, find_site_file
 from beam_predictor.sensing.beam_history import BEAM_MODALITY, beam_series
 from beam_predictor.sensing.beam_history import VERSION as BEAM_VERSION
 from beam_predictor.sensing.boxes import TrackerSettings, track_scenario
+from beam_predictor.sensing.dataset import prepare
 from beam_predictor.sensing.features import ModalityFeatures, encode, load_encoder, prepare_for_encoders
 from beam_predictor.window import FrameInput, HistoryWindow, stack
 
@@ -187,12 +188,11 @@ def _images(scenario: Path, encoder: Path, index: np.ndarray, cache: Path | None
     if not encoder.is_file():
         raise FileNotFoundError(f"{encoder}: no image encoder checkpoint (build it with `make pretrain`); "
                                 "its preprocessing makes the image input")
-    prepared = prepare_for_encoders(scenario, {"image": encoder}, cache_dir=cache, progress=progress,
-                                    split_cfg=split_cfg)
+    _, sensing, _ = load_encoder(encoder)
+    prepared = prepare(scenario, sensing, ("image",), cache_dir=cache, progress=progress, split_cfg=split_cfg)
     if not np.array_equal(prepared.index, index):
         raise ValueError(f"{scenario}: cached images do not match the CSV's frames; delete {cache} and "
                          "re-run")
-    _, sensing, _ = load_encoder(encoder)
     return prepared.inputs["image"], prepared.missing["image"], to_mapping(sensing.image)
 
 

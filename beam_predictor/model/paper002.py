@@ -76,14 +76,12 @@ class PositionText:
         self.cfg, self.steps = cfg, steps
         self.tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir), local_files_only=True)
         self.max_len = 4 + TOKENS_PER_STEP * steps
-        self.out_of_range = 0                 # positions beyond max_range_m read as unknown (counted)
 
     def texts(self, pos: torch.Tensor, missing: torch.Tensor, pad: torch.Tensor) -> list[str]:
-        """One text per window; padding steps (before the pass began) are left out."""
+        """One text per window; padding steps (before the pass began) are left out, and a position
+        beyond ``max_range_m`` reads as unknown (training refuses such fixes: ``make_windows``)."""
         p, m, keep = pos.detach().cpu().numpy(), missing.cpu().numpy(), ~pad.cpu().numpy()
-        far = np.linalg.norm(p[..., :2], axis=-1) > self.cfg.max_range_m
-        self.out_of_range += int((far & ~m & keep).sum())
-        m = m | far
+        m = m | (np.linalg.norm(p[..., :2], axis=-1) > self.cfg.max_range_m)
         return [position_text(p[i][keep[i]], m[i][keep[i]], self.cfg.decimals) for i in range(len(p))]
 
     def __call__(self, pos: torch.Tensor, missing: torch.Tensor, pad: torch.Tensor):
