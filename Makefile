@@ -29,7 +29,7 @@ TWIN_WORKERS    ?= 1
 SHARED_DATA     ?= ../shared/data
 
 .PHONY: help setup test demo dataset bench-convert bench-sensing pretrain detector twin-pictures twin-stats \
-	twin-realism model bench-model bench-data-ratio bench-paper002 ablate-modalities ablate-unfrozen bench-budget bench-ros clean \
+	twin-realism model bench-model bench-data-ratio bench-paper002 ablate-modalities ablate-unfrozen bench-budget bench-ros bench-stages export clean \
 	twin-ceiling
 
 help:
@@ -47,7 +47,10 @@ help:
 	@echo "make bench-data-ratio / ablate-modalities / ablate-unfrozen / bench-budget - few-shot, ablations"
 	@echo "make bench-paper002 - paper 002: MLM-BP vs M2BeamLLM and its baselines, few-shot figure, LoRA vs full"
 	@echo "make twin-ceiling - privileged references: how far the direct-path geometry can go on the twin"
-	@echo "make bench-ros - live graph: end-to-end latency at 1x and the highest replay rate without drops"
+	@echo "make bench-ros - live graph: latency, drops, CPU per stage, peak RSS (torch vs ONNX Runtime, 1 vs 4"
+	@echo "                 encoder processes; 1x and 2x; idle and one core busy)"
+	@echo "make bench-stages - each model stage in torch and in ONNX Runtime, one thread"
+	@echo "make export - the ONNX Runtime exports of the graph's models (cached under \$$ROS_HOME/beam_predictor/onnx)"
 
 setup: $(STAMP)
 
@@ -153,7 +156,14 @@ association: $(BENCH_DATASET)/scenario.csv
 	$(PY) scripts/association_accuracy.py --data $(BENCH_DATASET)
 
 bench-ros: setup $(SAMPLE_BAG)/metadata.yaml
-	$(PY) scripts/bench_ros.py --bag $(SAMPLE_BAG)
+	$(PY) scripts/bench_ros.py --bag $(SAMPLE_BAG) --out reports/bench_ros
+	cp reports/bench_ros/bench_ros.png docs/img/bench_ros.png
+
+bench-stages: $(SAMPLE_SCENARIO)/scenario.csv
+	$(PY) scripts/bench_stages.py --scenario $(SAMPLE_SCENARIO)
+
+export: setup $(SAMPLE_SCENARIO)/scenario.csv
+	$(CLI) export
 
 clean:
 	rm -rf build data $(SAMPLE_BAG) .pytest_cache

@@ -271,29 +271,39 @@ def _cmd_evaluate(args) -> int:
 
 def _compare_online(model, w, report: Path) -> int:
     """Offline Top-1 of the applied beam (offset 0) on the frames the live graph commanded."""
-    import csv
-
-    import numpy as np
-
-    from beam_predictor.model.metrics import topk_hits
-    from beam_predictor.model.train import predict
-    frames = report / "frames.csv"
-    if not frames.is_file():
-        raise FileNotFoundError(f"{frames}: no closed-loop report (run `beam-predictor launch` first)")
-    with frames.open() as fh:
-        online = {int(r["stamp_ns"]): r for r in csv.DictReader(fh)}
-    rows = np.array([s in online for s in w.stamp])
-    if not rows.any():
-        raise ValueError(f"{frames}: none of its stamps is a window of this scenario")
-    scores = predict(model, w.subset(rows))["beam"][:, 0]
-    offline = topk_hits(scores, w.beam[rows, 0], 1)
-    live = np.array([online[s]["hit"] == "True" for s in w.stamp[rows]])
-    differ = int((scores.argmax(-1) != np.array([int(online[s]["applied"]) for s in w.stamp[rows]])).sum())
-    print(f"on the {int(rows.sum())} frames the live graph commanded (of {len(online)}: the last T frames of "
+    from beam_predictor.runtime.closed_loop import compare_with_offline
+    c = compare_with_offline(model, w, report)
+    print(f"on the {c['frames']} frames the live graph commanded (of {c['commanded']}: the last T frames of "
           "a pass have no offline window, their future is not in the data); offset 0, the applied beam:")
-    print(f"  offline Top-1 {100 * offline.mean():.1f} % (beam-predictor evaluate, same checkpoint)")
-    print(f"  online  Top-1 {100 * live.mean():.1f} % (closed loop, {report})")
-    print(f"  the applied beam differs from the offline top-1 on {differ} of them")
+    print(f"  offline Top-1 {100 * c['offline_top1']:.1f} % (beam-predictor evaluate, same checkpoint)")
+    print(f"  online  Top-1 {100 * c['online_top1']:.1f} % (closed loop, {report})")
+    print(f"  the applied beam differs from the offline top-1 on {c['differ']} of them")
+    return 0
+
+
+def _cmd_export(args) -> int:
+    """The ONNX Runtime exports the graph's model nodes serve, built now (they are cached under
+    $ROS_HOME/beam_predictor/onnx; a node builds a missing one at configure)."""
+    from beam_predictor.runtime.graph import LAUNCH_ARGUMENTS, build_graph
+    from beam_predictor.runtime.online import OnlinePredictor
+    from beam_predictor.sensing.beam_history import BEAM_MODALITY
+    from beam_predictor.sensing.online import OnlineEncoder, encoder_checkpoint
+    from beam_predictor.sensing.tracker import UETracker
+    specs = build_graph({k: getattr(args, k) for k in LAUNCH_ARGUMENTS if hasattr(args, k)}, args.config)
+    for s in specs:
+        p = s.parameters
+        if s.name == "yolo_tracker":
+            print(f"{s.name}: {UETracker(p['weights'], None, imgsz=p['imgsz'], runtime='onnxruntime').onnx}")
+        elif s.module.endswith(".encoder_node"):
+            for modality in p["modality"].split(","):
+                if modality != BEAM_MODALITY:
+                    enc = OnlineEncoder(modality, encoder_checkpoint(modality, p["checkpoint"]),
+                                        runtime="onnxruntime")
+                    print(f"{s.name} ({modality}): {enc.session.path}")
+        elif s.name == "llm_fusion":
+            pred = OnlinePredictor(p["checkpoint"], runtime=p["runtime"], site=p["site"])
+            print(f"{s.name}: " + (str(pred.session.path) if pred.session is not None else
+                                   f"served by torch ({pred.description})"))
     return 0
 
 
@@ -435,6 +445,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--logs", default="build/launch", help="one log file per node")
     p.add_argument("--duration", type=float, help="seconds to run without a bag (default: until Ctrl-C)")
     p.set_defaults(func=_cmd_launch)
+
+    p = sub.add_parser("export", help="build the ONNX Runtime exports of the graph's models (what the nodes "
+                                      "serve; cached under $ROS_HOME/beam_predictor/onnx)")
+    for name in ("checkpoint", "params_file", "site", "runtime"):
+        p.add_argument(f"--{name.replace('_', '-')}", dest=name, default=LAUNCH_ARGUMENTS[name][0],
+                       help=LAUNCH_ARGUMENTS[name][1])
+    p.add_argument("--config", help="graph YAML (default: the shipped config/v2i.yaml)")
+    p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("site", help="draft a scenario's site.yaml (init), check it against its data (check)")
     p.add_argument("action", choices=("init", "check"))

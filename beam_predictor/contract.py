@@ -184,6 +184,11 @@ MARKERS = Topic(
     "/bp/markers", "visualization_msgs/msg/MarkerArray", FRAME_BASE_STATION, COMMAND_QOS,
     "RViz: predicted (green) and optimal (red) beam directions from the array, PA positions on the "
     "waveguide (spheres) and the waveguide itself.")
+FUSED = Topic(
+    "/bp/fused", "std_msgs/msg/Header", FRAME_ARRAY, COMMAND_QOS,
+    "One message per frame the fusion node has taken into its window, header = that frame's header, "
+    "sent after its command when it commands one (a frame in the warm-up of the history has none). "
+    "The bag player's lock-step mode waits for it before replaying the next frame.")
 DIAGNOSTICS = Topic(
     "/diagnostics", "diagnostic_msgs/msg/DiagnosticArray", FRAME_BASE_STATION, COMMAND_QOS,
     "Node health: per-stage latency, frames dropped, modalities missing.")

@@ -12,6 +12,8 @@ os.environ["YOLO_OFFLINE"] = "1"
 # ultralytics reads its config folder at import: keep it inside the project's build area
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("YOLO_CONFIG_DIR", os.path.join(_REPO, "build", "ultralytics"))
+# what nodes write under $ROS_HOME (the ONNX exports of the models, default reports) stays in the build area
+os.environ.setdefault("ROS_HOME", os.path.join(_REPO, "build", "ros_home"))
 
 from pathlib import Path  # noqa: E402
 

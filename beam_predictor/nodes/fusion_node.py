@@ -13,7 +13,11 @@ a silent input is fused without after ``max_wait``), pushed as one
 :class:`beam_predictor.window.FrameInput` into the window that also built the training
 windows, and once H steps are in, every new frame yields a command on /bp/beam_command
 stamped with that frame's stamp.  Window restarts and rejected GPS jumps are counted in
-/diagnostics.
+/diagnostics.  With ``drop_stale`` (default) the model runs in a worker thread on the
+newest ready window (:class:`beam_predictor.runtime.latest.LatestWorker`): every frame
+enters the window, but a frame whose window was replaced by a newer one before the model
+was free gets no command (counted, ``stale_dropped``).  Every frame taken into the window
+is acknowledged on /bp/fused (after its command), which the player's lock-step mode waits for.
 """
 from __future__ import annotations
 
@@ -26,11 +30,12 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PolygonStamped
 import torch
 from sensor_msgs.msg import CompressedImage, Image, NavSatFix
+from std_msgs.msg import Header
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
 from beam_predictor import contract
-from beam_predictor.nodes.common import (ManagedNode, box_from_msg, feature_from_msg, fix_from_msg, qos, run,
-                                         sensor_subscription, stamp_ns)
+from beam_predictor.nodes.common import (FlushTimer, ManagedNode, box_from_msg, feature_from_msg,
+                                         fix_from_msg, qos, run, sensor_subscription, stamp_ns)
 from beam_predictor.runtime.config import FusionNodeConfig
 from beam_predictor.runtime.online import OnlinePredictor, Prediction
 from beam_predictor.runtime.sync import StampSynchronizer
@@ -59,7 +64,7 @@ class FusionNode(ManagedNode):
     def __init__(self, **node_kwargs):
         super().__init__("llm_fusion", FusionNodeConfig, **node_kwargs)
         torch.set_num_threads(self.cfg.threads)
-        self.predictor, self.sync = None, None
+        self.predictor, self.sync, self.pending = None, None, None
         self.stats = {"commands": 0, "frames": 0, "waiting_for_history": 0,
                       "predict_ms": deque(maxlen=1000), "sync_ms": deque(maxlen=1000)}
         self.start()
@@ -71,7 +76,8 @@ class FusionNode(ManagedNode):
 
     def load(self) -> None:
         self.predictor = OnlinePredictor(self.cfg.checkpoint, self.cfg.device, self.cfg.top_k,
-                                         site=self.cfg.site)
+                                         site=self.cfg.site, runtime=self.cfg.runtime,
+                                         threads=self.cfg.threads)
         self.get_logger().info(f"loaded {self.predictor.description}")
         self.keys = (tuple(self.predictor.modalities) + ("box",) * self.predictor.uses_box + ("fix",)
                      + ("image",) * self.predictor.needs_image)
@@ -81,8 +87,12 @@ class FusionNode(ManagedNode):
                                                        qos(contract.BEAM_COMMAND.qos))
         self.diag_pub = self.create_lifecycle_publisher(DiagnosticArray, contract.DIAGNOSTICS.node_name,
                                                         qos(contract.DIAGNOSTICS.qos))
+        self.fused_pub = self.create_lifecycle_publisher(Header, contract.FUSED.node_name,
+                                                         qos(contract.FUSED.qos))
 
     def activate(self) -> list:
+        self.pending = self.worker(self.command)
+        self.flush = FlushTimer(self, self.sync, self.on_ready)
         subs = [self.create_subscription(Image, contract.feature_topic(mod).node_name,
                                          lambda m, mod=mod: self.on_feature(mod, m),
                                          qos(contract.feature_topic(mod).qos))
@@ -94,12 +104,13 @@ class FusionNode(ManagedNode):
             subs.append(sensor_subscription(self, CompressedImage, contract.CAMERA, self.on_image))
         return subs + [
             sensor_subscription(self, NavSatFix, contract.UE_GPS, self.on_fix),
-            self.create_timer(0.01, lambda: self.on_ready(self.sync.poll(time.monotonic_ns()))),
-            self.create_timer(self.cfg.diagnostics_period, self.publish_diagnostics)]
+            self.flush, self.create_timer(self.cfg.diagnostics_period, self.publish_diagnostics)] + (
+            [self.pending] if self.pending is not None else [])
 
     def release(self) -> None:
         self.destroy_publisher(self.cmd_pub)
         self.destroy_publisher(self.diag_pub)
+        self.destroy_publisher(self.fused_pub)
         self.predictor = None
 
     def on_feature(self, modality: str, msg: Image) -> None:
@@ -109,17 +120,17 @@ class FusionNode(ManagedNode):
             self.get_logger().warning(f"{contract.feature_topic(modality).name}: {exc}",
                                       throttle_duration_sec=5.0)
             value = None
-        self.on_ready(self.sync.add(modality, stamp_ns(msg.header), value, time.monotonic_ns()))
+        self.flush.feed(self.sync.add(modality, stamp_ns(msg.header), value, time.monotonic_ns()))
 
     def on_box(self, msg: PolygonStamped) -> None:
-        self.on_ready(self.sync.add("box", stamp_ns(msg.header), box_from_msg(msg), time.monotonic_ns()))
+        self.flush.feed(self.sync.add("box", stamp_ns(msg.header), box_from_msg(msg), time.monotonic_ns()))
 
     def on_image(self, msg: CompressedImage) -> None:
         value = self.predictor.image(bytes(msg.data))
-        self.on_ready(self.sync.add("image", stamp_ns(msg.header), value, time.monotonic_ns()))
+        self.flush.feed(self.sync.add("image", stamp_ns(msg.header), value, time.monotonic_ns()))
 
     def on_fix(self, msg: NavSatFix) -> None:
-        self.on_ready(self.sync.add("fix", stamp_ns(msg.header), fix_from_msg(msg), time.monotonic_ns()))
+        self.flush.feed(self.sync.add("fix", stamp_ns(msg.header), fix_from_msg(msg), time.monotonic_ns()))
 
     def on_ready(self, sets) -> None:
         for s in sets:
@@ -128,16 +139,26 @@ class FusionNode(ManagedNode):
             feats = {m: s.items.get(m) for m in self.predictor.modalities}
             self.predictor.window.push(FrameInput(s.stamp_ns, feats, s.items.get("box"), s.items.get("fix"),
                                                   s.items.get("image")))
+            header = Header(frame_id=contract.FRAME_ARRAY)
+            header.stamp.sec, header.stamp.nanosec = divmod(s.stamp_ns, 1_000_000_000)
             if not self.predictor.window.ready:
                 self.stats["waiting_for_history"] += 1
+                self.fused_pub.publish(header)
                 continue
-            pred = self.predictor.predict()
-            self.stats["predict_ms"].append(1e3 * pred.seconds)
-            header = JointTrajectory().header
-            header.stamp.sec, header.stamp.nanosec = divmod(s.stamp_ns, 1_000_000_000)
-            header.frame_id = contract.FRAME_ARRAY
-            self.cmd_pub.publish(command_msg(header, pred, self.predictor.frame_period))
-            self.stats["commands"] += 1
+            item = (header, self.predictor.window.arrays())
+            if self.pending is not None:
+                self.pending.put(item)
+            else:
+                self.command(item)
+
+    def command(self, item) -> None:
+        """Predict from one frame's window arrays; publish the command, then the frame's /bp/fused."""
+        header, arrays = item
+        pred = self.predictor.predict(arrays)
+        self.stats["predict_ms"].append(1e3 * pred.seconds)
+        self.cmd_pub.publish(command_msg(header, pred, self.predictor.frame_period))
+        self.stats["commands"] += 1
+        self.fused_pub.publish(header)
 
     def publish_diagnostics(self) -> None:
         st, sync = self.stats, self.sync.stats
@@ -146,6 +167,7 @@ class FusionNode(ManagedNode):
                   "waiting_for_history": st["waiting_for_history"], "history_restarts": window["resets"],
                   "gps_missing": window["gps_missing"], "gps_jumps_rejected": window["gps_rejected"],
                   "frames_dropped_late": sync.late, "partial_frames": sync.partial, "restarts": sync.restarts,
+                  "stale_dropped": self.pending.stale if self.pending is not None else 0,
                   "predict_ms_p50": self._pct("predict_ms", 50),
                   "predict_ms_p99": self._pct("predict_ms", 99),
                   "sync_wait_ms_p50": self._pct("sync_ms", 50), "sync_wait_ms_p99": self._pct("sync_ms", 99),
@@ -160,7 +182,9 @@ class FusionNode(ManagedNode):
     def close(self) -> None:
         if self.predictor is not None:
             sync = self.sync.stats
+            stale = self.pending.stale if self.pending is not None else 0
             print(f"llm_fusion: {self.stats['frames']} frames fused, {self.stats['commands']} commands, "
+                  f"{stale} stale dropped, "
                   f"{sync.late} late items dropped, {sync.partial} partial frames "
                   f"(missing {sync.missing_by_key}); predict ms p50/p99 "
                   f"{self._pct('predict_ms', 50)}/{self._pct('predict_ms', 99)}, sync wait ms p50/p99 "

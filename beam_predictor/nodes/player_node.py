@@ -4,6 +4,10 @@ Needed because ``ros2 bag`` cannot be installed here; on a full ROS 2 install
 ``ros2 bag play --clock`` feeds the same graph.  Messages are published as the stored
 CDR bytes, so every field, stamps included, is exactly what the bag holds.  Topics whose
 message type is not available in this Python environment are skipped with a warning.
+
+With ``lockstep`` the player replays a frame (the messages of one bag time) only once the
+fusion node has acknowledged every earlier sensor frame on /bp/fused, and shifts its
+schedule when it had to wait: the graph sees every frame, at ``rate`` or slower.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from rclpy.node import Node
 from lifecycle_msgs.msg import State
 from lifecycle_msgs.srv import GetState
 from rosgraph_msgs.msg import Clock
+from std_msgs.msg import Header
 
 from beam_predictor import contract
 from beam_predictor.nodes.common import declare_config, qos, run
@@ -30,6 +35,11 @@ def message_class(msgtype: str):
         return getattr(importlib.import_module(f"{pkg}.msg"), name)
     except (ImportError, AttributeError):
         return None
+
+
+# the topics every fusion node reads (through the encoders, the tracker or itself): a bag time with one
+# of them is a frame the fusion node acknowledges
+SENSOR_TOPICS = {t.name for t in (contract.CAMERA, contract.LIDAR, contract.RADAR, contract.UE_GPS)}
 
 
 class PlayerNode(Node):
@@ -55,8 +65,25 @@ class PlayerNode(Node):
             self.pubs[topic] = self.create_publisher(cls, known.node_name if known else topic, qos(offered))
         if self.skipped:
             self.get_logger().warning(f"{self.cfg.bag}: skipping topics of unknown type: {self.skipped}")
+        self.frames_sent, self.acks, self.ack_timeouts = 0, 0, 0
+        if self.cfg.lockstep:
+            self.create_subscription(Header, contract.FUSED.node_name, self.on_fused, qos(contract.FUSED.qos))
         self.get_logger().info(f"replaying {self.cfg.bag} at rate {self.cfg.rate or 'max'} "
                                f"({len(self.pubs)} topics)")
+
+    def on_fused(self, msg: Header) -> None:
+        self.acks += 1
+
+    def await_fused(self) -> None:
+        """Lock-step: spin until the fusion node acknowledged every sensor frame sent, or the timeout."""
+        deadline = time.monotonic() + self.cfg.lockstep_timeout
+        while rclpy.ok() and self.acks + self.ack_timeouts < self.frames_sent and time.monotonic() < deadline:
+            rclpy.spin_once(self, timeout_sec=0.005)
+        if self.acks + self.ack_timeouts < self.frames_sent:
+            self.ack_timeouts += 1             # go on without it
+            self.get_logger().warning(f"lock-step: no {contract.FUSED.name} within "
+                                      f"{self.cfg.lockstep_timeout} s of frame {self.frames_sent}",
+                                      throttle_duration_sec=5.0)
 
     def publish_clock(self, t_ns: int) -> None:
         msg = Clock()
@@ -100,10 +127,18 @@ class PlayerNode(Node):
         self.wait_for_graph()
         count = 0
         while rclpy.ok():
-            schedule = None
+            schedule, frame_t, sensor_frame, frame_clock = None, None, False, None
             for m in iter_messages(self.cfg.bag, self.cfg.start_offset, topics=set(self.pubs)):
                 if schedule is None:
                     schedule = ReplaySchedule(self.cfg.rate, m.time_ns, time.monotonic())
+                if m.time_ns != frame_t:
+                    if self.cfg.lockstep and sensor_frame:
+                        self.await_fused()
+                        schedule.rebase(time.monotonic(), m.time_ns)
+                    frame_t, sensor_frame = m.time_ns, False
+                if m.topic in SENSOR_TOPICS and not sensor_frame:
+                    sensor_frame = True
+                    self.frames_sent += 1
                 due = schedule.due_wall(m.time_ns)
                 tick = 1.0 / self.cfg.clock_hz
                 while rclpy.ok() and (now := time.monotonic()) < due:
@@ -111,12 +146,18 @@ class PlayerNode(Node):
                     time.sleep(min(tick, due - now))
                 if not rclpy.ok():
                     return count
-                self.publish_clock(m.time_ns)
+                if m.time_ns != frame_clock:          # once per bag time: every sim-time node wakes for it
+                    self.publish_clock(m.time_ns)
+                    frame_clock = m.time_ns
                 self.pubs[m.topic].publish(m.raw)
                 count += 1
+            if self.cfg.lockstep and sensor_frame:
+                self.await_fused()
             if not self.cfg.loop:
                 break
-        self.get_logger().info(f"done: {count} messages published")
+        lockstep = (f"; lock-step: {self.frames_sent} frames, {self.ack_timeouts} acknowledgement timeouts"
+                    if self.cfg.lockstep else "")
+        self.get_logger().info(f"done: {count} messages published{lockstep}")
         return count
 
     def run_to_end(self) -> None:

@@ -6,6 +6,8 @@ frame and fix are paired by :class:`beam_predictor.runtime.sync.StampSynchronize
 frame whose fix has not come within ``max_wait`` is tracked without one.
 Publishes all tracks (track ids on the message) and the UE box, both with the camera
 frame's header.  A frame that does not decode publishes no tracks and an empty UE box.
+With ``drop_stale`` (default) tracking runs in a worker thread on the newest paired frame
+(:class:`beam_predictor.runtime.latest.LatestWorker`); skipped frames are counted.
 """
 from __future__ import annotations
 
@@ -19,8 +21,8 @@ from sensor_msgs.msg import CompressedImage, NavSatFix, PointCloud2, PointField
 
 from beam_predictor import contract
 from beam_predictor.config import ros_home
-from beam_predictor.nodes.common import (ManagedNode, fix_from_msg, qos, run, sensor_subscription, stamp_ns,
-                                         ue_box_msg)
+from beam_predictor.nodes.common import (FlushTimer, ManagedNode, fix_from_msg, qos, run, sensor_subscription,
+                                         stamp_ns, ue_box_msg)
 from beam_predictor.physics.site import read_site
 from beam_predictor.runtime.config import TrackerConfig
 from beam_predictor.runtime.sync import StampSynchronizer
@@ -46,7 +48,7 @@ class TrackerNode(ManagedNode):
     def __init__(self, **node_kwargs):
         super().__init__("yolo_tracker", TrackerConfig, **node_kwargs)
         torch.set_num_threads(self.cfg.threads)
-        self.tracker = None
+        self.tracker, self.pending = None, None
         self.ms: list[float] = []
         self.start()
 
@@ -55,11 +57,14 @@ class TrackerNode(ManagedNode):
         site = read_site(self.cfg.site) if self.cfg.site else None
         camera = CameraModel(site) if site is not None and site.camera is not None else None
         self.tracker = UETracker(self.cfg.weights, camera, conf=self.cfg.conf, imgsz=self.cfg.imgsz,
-                                 gap_reset_s=self.cfg.gap_reset, association=self.cfg.association)
+                                 gap_reset_s=self.cfg.gap_reset, association=self.cfg.association,
+                                 runtime=self.cfg.runtime, threads=self.cfg.threads)
+        self.tracker.warm_up()
         moving = camera is None or self.cfg.association == "moving"
         how = "the largest moving track (calibration-free)" if moving else f"the camera of {self.cfg.site}"
         self.get_logger().info(f"UE association: {how}")
-        self.get_logger().info(f"YOLO weights {self.cfg.weights}")
+        self.get_logger().info(f"YOLO weights {self.cfg.weights} ({self.tracker.runtime}"
+                               + (f", {self.tracker.onnx})" if self.tracker.onnx else ")"))
         self.sync = StampSynchronizer(("image", "fix"), int(self.cfg.gps_tolerance * 1e9),
                                       int(self.cfg.max_wait * 1e9), restart_ns=int(self.cfg.gap_reset * 1e9))
         self.tracks_pub = self.create_lifecycle_publisher(PointCloud2, contract.TRACKS.node_name,
@@ -70,9 +75,11 @@ class TrackerNode(ManagedNode):
                                                          qos(contract.ANNOTATED_IMAGE.qos))
 
     def activate(self) -> list:
-        return [sensor_subscription(self, NavSatFix, contract.UE_GPS, self.on_fix),
-                sensor_subscription(self, CompressedImage, contract.CAMERA, self.on_image),
-                self.create_timer(0.01, lambda: self.on_ready(self.sync.poll(time.monotonic_ns())))]
+        self.pending = self.worker(self.timed_track)
+        self.flush = FlushTimer(self, self.sync, self.on_ready)
+        handles = [sensor_subscription(self, NavSatFix, contract.UE_GPS, self.on_fix),
+                   sensor_subscription(self, CompressedImage, contract.CAMERA, self.on_image), self.flush]
+        return handles + ([self.pending] if self.pending is not None else [])
 
     def release(self) -> None:
         for pub in (self.tracks_pub, self.box_pub, self.image_pub):
@@ -80,23 +87,32 @@ class TrackerNode(ManagedNode):
         self.tracker = None
 
     def on_fix(self, msg: NavSatFix) -> None:
-        self.on_ready(self.sync.add("fix", stamp_ns(msg.header), fix_from_msg(msg), time.monotonic_ns()))
+        self.flush.feed(self.sync.add("fix", stamp_ns(msg.header), fix_from_msg(msg), time.monotonic_ns()))
 
     def on_image(self, msg: CompressedImage) -> None:
-        self.on_ready(self.sync.add("image", stamp_ns(msg.header), msg, time.monotonic_ns()))
+        self.flush.feed(self.sync.add("image", stamp_ns(msg.header), msg, time.monotonic_ns()))
 
     def on_ready(self, sets) -> None:
         """Each camera frame with the UE fix of its stamp (or without one after ``max_wait``)."""
         for s in sets:
             if "image" in s.items:
-                start = time.perf_counter()
-                self.track(s.items["image"], s.items.get("fix"))
-                self.ms.append(1e3 * (time.perf_counter() - start))
+                item = (s.items["image"], s.items.get("fix"))
+                if self.pending is not None:
+                    self.pending.put(item)
+                else:
+                    self.timed_track(item)
+
+    def timed_track(self, item) -> None:
+        start = time.perf_counter()
+        self.track(*item)
+        self.ms.append(1e3 * (time.perf_counter() - start))
 
     def close(self) -> None:
         if self.ms:
-            print(f"yolo_tracker: {len(self.ms)} frames, p50 {np.percentile(self.ms, 50):.1f} ms, "
-                  f"p99 {np.percentile(self.ms, 99):.1f} ms per frame", flush=True)
+            stale = self.pending.stale if self.pending is not None else 0
+            print(f"yolo_tracker: {len(self.ms)} frames, {stale} stale dropped, p50 "
+                  f"{np.percentile(self.ms, 50):.1f} ms, p99 {np.percentile(self.ms, 99):.1f} ms per frame",
+                  flush=True)
 
     def track(self, msg: CompressedImage, fix) -> None:
         t = stamp_ns(msg.header)

@@ -154,3 +154,26 @@ class ClosedLoopMetrics:
             plt.close(fig)
         replace_dir(out, final)
         return final
+
+
+def compare_with_offline(model, windows, report: str | Path) -> dict:
+    """The live graph's applied beams (a closed-loop report) against offline prediction by ``model``
+    (``beam-predictor evaluate``'s path) on the frames both have: frames, offline and online Top-1 of
+    the applied beam (offset 0), and on how many the applied beam differs from the offline top-1.
+    The last T frames of a pass have no offline window (their future is not in the data)."""
+    from beam_predictor.model.metrics import topk_hits
+    from beam_predictor.model.train import predict
+    frames = Path(report) / "frames.csv"
+    if not frames.is_file():
+        raise FileNotFoundError(f"{frames}: no closed-loop report (run `beam-predictor launch` first)")
+    with frames.open() as fh:
+        online = {int(r["stamp_ns"]): r for r in csv.DictReader(fh)}
+    rows = np.array([s in online for s in windows.stamp])
+    if not rows.any():
+        raise ValueError(f"{frames}: none of its stamps is a window of this scenario")
+    scores = predict(model, windows.subset(rows))["beam"][:, 0]
+    applied = np.array([int(online[s]["applied"]) for s in windows.stamp[rows]])
+    live = np.array([online[s]["hit"] == "True" for s in windows.stamp[rows]])
+    return {"frames": int(rows.sum()), "commanded": len(online),
+            "offline_top1": float(topk_hits(scores, windows.beam[rows, 0], 1).mean()),
+            "online_top1": float(live.mean()), "differ": int((scores.argmax(-1) != applied).sum())}

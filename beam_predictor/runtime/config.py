@@ -24,6 +24,22 @@ def _p(default, doc: str, path: bool = False, dynamic: bool = False):
     return field(default=default, metadata={"doc": doc, "path": path, "dynamic": dynamic})
 
 
+# the model-serving parameters of the tracker, the encoders and the fusion node
+def _threads():
+    return _p(1, "CPU threads of this process's model, torch or ONNX Runtime (1: the graph's processes share "
+                 "the cores)")
+
+
+def _runtime():
+    return _p("auto", "inference runtime: auto (ONNX Runtime on the CPU, torch on CUDA), onnxruntime or "
+                      "torch")
+
+
+def _drop_stale():
+    return _p(True, "run the model on the newest frame only: a frame replaced by a newer one while the model "
+                    "was busy is skipped and counted (false: every frame, in order)")
+
+
 def resolve_paths(cfg):
     """``cfg`` with every file parameter resolved by :func:`beam_predictor.config.resolve_resource`,
     so a node started by ``ros2 run`` or ``ros2 launch`` from any folder finds the shipped files."""
@@ -37,7 +53,8 @@ class PlayerConfig:
     rate: float = _p(1.0, "replay speed factor; 0 = as fast as possible")
     start_offset: float = _p(0.0, "seconds skipped from the bag's start")
     loop: bool = _p(False, "replay the bag again from the start when it ends")
-    clock_hz: float = _p(100.0, "/clock publications per second of bag time between messages")
+    clock_hz: float = _p(40.0, "/clock publications per second between messages (as `ros2 bag play "
+                               "--clock`'s default; every use_sim_time node wakes for each)")
     start_timeout: float = _p(120.0, "s: at most this long waiting for the graph (a subscriber on every "
                                      "sensor topic, wait_for active) before the first message")
     wait_topics: str = _p("", "comma-separated topic[:count] that must have (count, default 1) subscribers "
@@ -49,6 +66,10 @@ class PlayerConfig:
                                       "nothing is lost on loopback); recorded: the QoS the bag recorded, "
                                       "as `ros2 bag play` offers it")
     exit_when_done: bool = _p(True, "exit after the last message (the runner then stops the graph)")
+    lockstep: bool = _p(False, "replay a frame only once the fusion node has acknowledged the previous one "
+                               "on /bp/fused (never faster than rate): every frame reaches every stage, "
+                               "whatever the machine's speed (the integration test's mode)")
+    lockstep_timeout: float = _p(10.0, "s: lock-step waits at most this for a frame's acknowledgement")
 
 
 @dataclass(frozen=True)
@@ -67,17 +88,23 @@ class TrackerConfig:
     gap_reset: float = _p(1.0, "s without frames starts a new sequence (tracks forgotten)")
     annotate: bool = _p(True, "publish the annotated camera image for RViz (costs a JPEG encode)",
                         dynamic=True)
-    threads: int = _p(1, "torch CPU threads of this process (1: several nodes share the cores)")
+    threads: int = _threads()
+    runtime: str = _runtime()
+    drop_stale: bool = _drop_stale()
     autostart: bool = _p(True, "configure (load the detector) and activate at start (lifecycle)")
 
 
 @dataclass(frozen=True)
 class EncoderNodeConfig:
-    modality: str = _p("image", "image | radar | lidar | gps | beam (the previous frame's optimal beam)")
+    modality: str = _p("image", "image | radar | lidar | gps | beam (the previous frame's optimal beam), or "
+                                "several comma-separated (image,radar,lidar,gps): one node encodes them all")
     feature_dim: int = _p(64, "beam: width of its features (the predictor's fusion.feature_dim)")
-    checkpoint: str = _p("", "encoder checkpoint; \"\" = models/encoders/encoder_<modality>.pt", path=True)
+    checkpoint: str = _p("", "encoder checkpoint (one modality), or a folder of encoder_<modality>.pt; "
+                             "\"\" = models/encoders", path=True)
     device: str = _p("cpu", "torch device: cpu or cuda[:n] (fails clearly without CUDA)")
-    threads: int = _p(1, "torch CPU threads of this process (1: several nodes share the cores)")
+    threads: int = _threads()
+    runtime: str = _runtime()
+    drop_stale: bool = _drop_stale()
     autostart: bool = _p(True, "configure (load the encoder) and activate at start (lifecycle)")
 
 
@@ -87,12 +114,14 @@ class FusionNodeConfig:
     site: str = _p("", "site geometry file (twin_meta.json or a site YAML) of this deployment; \"\" = the "
                        "site the checkpoint was trained at", path=True)
     device: str = _p("cpu", "torch device: cpu or cuda[:n] (fails clearly without CUDA)")
-    threads: int = _p(1, "torch CPU threads of this process (1: several nodes share the cores)")
+    threads: int = _threads()
+    runtime: str = _runtime()
     tolerance: float = _p(0.02, "s: features within this of each other belong to one frame", dynamic=True)
     max_wait: float = _p(0.15, "s (wall): a frame missing an input is fused without it after this",
                          dynamic=True)
     top_k: int = _p(3, "ranked beam candidates per step in the command")
     diagnostics_period: float = _p(1.0, "s between /diagnostics messages")
+    drop_stale: bool = _drop_stale()
     autostart: bool = _p(True, "configure and activate at start (lifecycle)")
 
 
@@ -181,4 +210,4 @@ def tracker_settings(params_file: str | Path | None = None) -> TrackerSettings:
     training and evaluation compute their box series exactly as the node does."""
     cfg, _ = node_parameters(params_file or config_path(PARAMS_FILE), TrackerConfig, "yolo_tracker")
     return TrackerSettings(weights=cfg.weights, conf=cfg.conf, imgsz=cfg.imgsz, gap_reset_s=cfg.gap_reset,
-                           association=cfg.association)
+                           association=cfg.association, runtime=cfg.runtime)

@@ -37,6 +37,13 @@ LAUNCH_ARGUMENTS: dict[str, tuple[str, str]] = {
     "device": ("", "torch device of the encoders and the fusion node: cpu or cuda[:n]; '' = the "
                    "params file's"),
     "checkpoint": ("", "predictor checkpoint of the fusion node; '' = the params file's"),
+    "runtime": ("", "inference runtime of the tracker, the encoders and the fusion node: auto, onnxruntime "
+                    "or torch; '' = the params file's"),
+    "encoder_processes": ("", "one (the encoders of every modality in one node and process) or per_modality "
+                              "(an encoder_<modality> node each); '' = config/v2i.yaml's"),
+    "lockstep": ("false", "replay each frame only once the fusion node has acknowledged the previous one "
+                          "(every frame reaches every stage, however slow the machine); the synchronizers "
+                          "then wait up to the player's lockstep_timeout for a frame's inputs"),
     "params_file": ("", "ROS 2 parameters file of the nodes; '' = the shipped config/v2i.params.yaml"),
     "rviz": ("false", "start RViz with config/v2i.rviz"),
     "static_tf": ("true", "start the tf2_ros static transforms of the sensor frames (false where tf2_ros "
@@ -94,6 +101,8 @@ def _truthy(value: str) -> bool:
 
 
 DEFAULT_ENCODERS = ("image", "radar", "lidar", "gps")
+ENCODER_PROCESSES = ("one", "per_modality")
+ENCODERS_NODE = "encoders"          # the node of encoder_processes: one
 
 
 def checkpoint_inputs(path: str) -> tuple[tuple[str, ...], int | None, bool]:
@@ -136,8 +145,14 @@ def build_graph(args: dict[str, str] | None = None, config_file: str | Path | No
                         parameters={**params, **common},
                         remappings=tuple(tuple(r) for r in remap.get(name, [])), **kw)
 
+    if _truthy(a["lockstep"]) and not replay:
+        raise ConfigError("launch argument lockstep:=true needs a bag to replay")
+    player = _params(PlayerConfig, "bag_player", bag=a["bag"], rate=float(a["rate"]),
+                     lockstep=_truthy(a["lockstep"]) or None) if replay else {}
+    # lock-step: a frame's inputs all come, however slowly; the synchronizers wait for them
+    wait = player["lockstep_timeout"] if player.get("lockstep") else None
     fusion = _params(FusionNodeConfig, "llm_fusion", checkpoint=a["checkpoint"], device=a["device"],
-                     site=a["site"])
+                     site=a["site"], runtime=a["runtime"], max_wait=wait)
     modalities, feature_dim, fusion_reads_camera = checkpoint_inputs(fusion["checkpoint"])
     encoders = modalities if doc.get("encoders", "auto") == "auto" else tuple(doc["encoders"])
     nodes = []
@@ -148,16 +163,22 @@ def build_graph(args: dict[str, str] | None = None, config_file: str | Path | No
         readers = Counter([contract.CAMERA.name, contract.UE_GPS.name, contract.POWER.name,
                            contract.FRAME_INFO.name] + [contract.MODALITY_SOURCE[m].name for m in encoders]
                           + [contract.CAMERA.name] * fusion_reads_camera)
-        player = _params(PlayerConfig, "bag_player", bag=a["bag"], rate=float(a["rate"]),
-                         wait_topics=",".join(f"{t}:{n}" for t, n in sorted(readers.items())))
+        player["wait_topics"] = ",".join(f"{t}:{n}" for t, n in sorted(readers.items()))
         nodes.append(NodeSpec("bag_player", "bag_player", module=f"{PACKAGE}.nodes.player_node",
                               parameters={**player, "use_sim_time": False}))
     nodes.append(spec("yolo_tracker", "yolo_tracker", "tracker_node",
-                      _params(TrackerConfig, "yolo_tracker", site=a["site"]), lifecycle=True))
-    for modality in encoders:
-        nodes.append(spec(f"encoder_{modality}", "feature_encoder", "encoder_node",
-                          _params(EncoderNodeConfig, f"encoder_{modality}", modality=modality,
-                                  device=a["device"], feature_dim=feature_dim), lifecycle=True))
+                      _params(TrackerConfig, "yolo_tracker", site=a["site"], runtime=a["runtime"],
+                              max_wait=wait),
+                      lifecycle=True))
+    processes = a["encoder_processes"] or doc.get("encoder_processes", "one")
+    if processes not in ENCODER_PROCESSES:
+        raise ConfigError(f"encoder_processes '{processes}': choose from {ENCODER_PROCESSES}")
+    groups = [(ENCODERS_NODE, encoders)] if processes == "one" and encoders else \
+        [(f"encoder_{m}", (m,)) for m in encoders]
+    for name, group in groups:
+        nodes.append(spec(name, "feature_encoder", "encoder_node",
+                          _params(EncoderNodeConfig, name, modality=",".join(group), device=a["device"],
+                                  feature_dim=feature_dim, runtime=a["runtime"]), lifecycle=True))
     nodes.append(spec("llm_fusion", "llm_fusion", "fusion_node", fusion, lifecycle=True))
     nodes.append(spec("beamformer", "beamformer", "beamformer_node",
                       _params(BeamformerConfig, "beamformer", report=a["report"],

@@ -75,6 +75,13 @@ class ReplaySchedule:
     def due_wall(self, t_ns: int) -> float:
         return self.wall0 if self.rate == 0 else self.wall0 + (t_ns - self.t0) * 1e-9 / self.rate
 
+    def rebase(self, wall_s: float, t_ns: int) -> None:
+        """Lock-step: the message at ``t_ns`` could only go out at ``wall_s`` (the graph was busy); shift
+        the schedule so the replay goes on at ``rate`` from there instead of rushing to catch up."""
+        late = wall_s - self.due_wall(t_ns)
+        if self.rate > 0 and late > 0:
+            self.wall0 += late
+
     def clock_ns(self, wall_s: float, cap_ns: int) -> int:
         """Sim time at ``wall_s`` (never beyond ``cap_ns``, the next message's time)."""
         if self.rate == 0:

@@ -9,6 +9,10 @@ profile config/fastdds_loopback.xml (shared memory sized for radar cubes, UDP bo
 line, so no frame is replayed into a graph that is still loading models; when the player
 is done, the others are stopped with SIGINT (the beamformer then writes its report).
 External nodes (tf2_ros, RViz) are listed and skipped.
+
+The runner also accounts for each process (Linux /proc): CPU seconds spent during the
+replay (from the player's start to its end, so model loading is not counted) and peak
+resident memory (VmHWM, read just before the stop), in ``usage`` (the player is not counted).
 """
 from __future__ import annotations
 
@@ -58,6 +62,7 @@ class GraphRunner:
         self.procs: dict[str, subprocess.Popen] = {}
         self.echo = set(echo)                  # nodes whose output is also shown on the console
         self.threads: list[threading.Thread] = []
+        self.usage: dict[str, dict] = {}       # name -> replay_cpu_s, peak_rss_mb (after run)
 
     def _log(self, name: str) -> Path:
         return self.log_dir / f"{name}.log"
@@ -105,6 +110,36 @@ class GraphRunner:
     def tail(self, name: str, lines: int = 15) -> str:
         return "\n".join(self._log(name).read_text(errors="replace").splitlines()[-lines:])
 
+    @staticmethod
+    def _cpu_s(pid: int) -> float | None:
+        """User + system CPU seconds of a live process (None when it is gone)."""
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    @staticmethod
+    def _peak_rss_mb(pid: int) -> float | None:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            pass
+        return None
+
+    def cpu_times(self) -> dict[str, float | None]:
+        return {n: self._cpu_s(p.pid) for n, p in self.procs.items()}
+
+    def _account(self, start: dict, end: dict) -> None:
+        """``usage`` of every node but the player (gone by now: its own figures are not read)."""
+        for n, p in self.procs.items():
+            if p.poll() is not None:
+                continue
+            cpu = None if start.get(n) is None or end.get(n) is None else end[n] - start[n]
+            self.usage[n] = {"replay_cpu_s": cpu, "peak_rss_mb": self._peak_rss_mb(p.pid)}
+
     def stop(self, names=None, timeout: float = 20.0) -> None:
         """SIGINT (clean shutdown: reports are written), then SIGKILL after ``timeout``."""
         names = list(names or self.procs)[::-1]
@@ -129,8 +164,10 @@ class GraphRunner:
             self.wait_ready([s.name for s in others], ready_timeout)
             play = next((s for s in self.specs if s.name == player), None)
             if play is not None:
+                before = self.cpu_times()
                 self.start(play).wait(timeout=duration)
                 time.sleep(settle)
+                self._account(before, self.cpu_times())
             else:
                 deadline = None if duration is None else time.monotonic() + duration
                 while deadline is None or time.monotonic() < deadline:

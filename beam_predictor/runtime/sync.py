@@ -73,6 +73,12 @@ class StampSynchronizer:
         target.items[key] = value
         return self.poll(now_ns)
 
+    def next_deadline_ns(self) -> int | None:
+        """When the oldest pending set times out (None: nothing pending)."""
+        if not self.pending:
+            return None
+        return min(s.first_arrival_ns for s in self.pending) + self.max_wait_ns
+
     def poll(self, now_ns: int) -> list[FrameSet]:
         """Sets that are complete, timed out, or older than a complete one."""
         ready_upto = -1

@@ -44,13 +44,17 @@ class TrackerSettings:
     imgsz: int = 320
     gap_reset_s: float = 1.0
     association: str = "auto"
+    runtime: str = "auto"
 
 
 def _version(settings: TrackerSettings, site: SiteGeometry | None) -> str:
     h = hashlib.sha256(Path(settings.weights).read_bytes())
+    from beam_predictor.runtime.engine import resolve_runtime
     camera = None if site is None or site.camera is None else site.to_dict()
+    runtime = resolve_runtime(settings.runtime, "cpu")         # torch keeps the keys of earlier caches
     h.update(json.dumps({"conf": settings.conf, "imgsz": settings.imgsz, "gap": settings.gap_reset_s,
-                         "association": settings.association, "camera": camera}, sort_keys=True).encode())
+                         "association": settings.association, "camera": camera, "letterbox": "square",
+                         **({"runtime": runtime} if runtime != "torch" else {})}, sort_keys=True).encode())
     return h.hexdigest()[:12]
 
 
@@ -75,7 +79,8 @@ def track_scenario(scenario: str | Path, settings: TrackerSettings, site: SiteGe
     setup_offline("build")
     camera = CameraModel(site) if site is not None and site.camera is not None else None
     tracker = UETracker(settings.weights, camera, conf=settings.conf, imgsz=settings.imgsz,
-                        gap_reset_s=settings.gap_reset_s, association=settings.association)
+                        gap_reset_s=settings.gap_reset_s, association=settings.association,
+                        runtime=settings.runtime)
     reader = ScenarioReader(scenario, ReaderConfig(modalities=("camera", "gps")))
     index, boxes, visible = [], [], []
     for f in tqdm(reader, total=len(reader), desc=f"track {scenario.name}", disable=not progress):

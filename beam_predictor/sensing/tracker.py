@@ -10,6 +10,13 @@ track is kept while its box stays consistent with the projection, so a passing t
 not steal the association.
 When no box fits, the UE is reported ``lost`` (with the last box, confidence 0) rather
 than guessed.  The same code runs in the tracker node.
+
+The detector runs in torch or in ONNX Runtime (``runtime``; auto = ONNX Runtime on the
+CPU): ultralytics exports the weights to ONNX once (cached by
+:func:`beam_predictor.runtime.engine.cached`) and runs the same pre- and post-processing
+and ByteTrack on either.  ultralytics opens its ONNX Runtime session with the default
+thread pool (one thread per core); the tracker replaces it with a ``threads``-thread
+session of the same file after the first frame.
 """
 from __future__ import annotations
 
@@ -113,9 +120,19 @@ class UETracker:
 
     def __init__(self, weights: str | Path, camera: CameraModel | None, conf: float = 0.25,
                  tracker: str = "bytetrack.yaml", imgsz: int = 320, gap_reset_s: float = 1.0,
-                 association: str = "auto"):
+                 association: str = "auto", runtime: str = "auto", threads: int = 1):
         from ultralytics import YOLO
-        self.model = YOLO(str(weights))
+
+        from beam_predictor.runtime import engine
+        self.runtime, self.threads = engine.resolve_runtime(runtime, "cpu"), threads
+        self.onnx: Path | None = None
+        if self.runtime == "onnxruntime":
+            self.onnx = engine.cached(f"yolo_{engine.file_key(weights, imgsz)}.onnx",
+                                      lambda out: export_yolo(weights, imgsz, out))
+            self.model = YOLO(str(self.onnx), task="detect")
+        else:
+            self.model = YOLO(str(weights))
+        self._session_set = self.onnx is None
         self.camera, self.conf, self.tracker, self.imgsz = camera, conf, tracker, imgsz
         self.gap_reset_ns = int(gap_reset_s * 1e9)
         self.associator = make_associator(association, camera is not None)
@@ -129,14 +146,33 @@ class UETracker:
 
     def boxes(self, image_bgr: np.ndarray) -> np.ndarray:
         """(K, 6) tracked boxes: x0, y0, x1, y1, conf, track id (-1 when not yet confirmed)."""
-        res = self.model.track(image_bgr, persist=not self._new_sequence, tracker=self.tracker,
+        # rect=False: the full imgsz square letterbox for both runtimes (the exported graph has that shape)
+        res = self.model.track(image_bgr, persist=not self._new_sequence, tracker=self.tracker, rect=False,
                                conf=self.conf, imgsz=self.imgsz, verbose=False, device="cpu")[0]
         self._new_sequence = False
+        if not self._session_set:
+            self._limit_threads()
         b = res.boxes
         if b is None or len(b) == 0:
             return np.zeros((0, 6))
         ids = b.id.numpy() if b.id is not None else -np.ones(len(b))
         return np.column_stack([b.xyxy.numpy(), b.conf.numpy(), ids])
+
+    def warm_up(self, width: int = 640, height: int = 360) -> None:
+        """Track one blank frame and forget it: ultralytics builds its predictor, imports its tracker
+        and (ONNX Runtime) the session is set to ``threads`` now, not on the first real frame."""
+        self.boxes(np.zeros((height, width, 3), np.uint8))
+        self.reset()
+
+    def _limit_threads(self) -> None:
+        """Swap ultralytics' ONNX Runtime session (default thread pool) for a ``threads``-thread one."""
+        from beam_predictor.runtime.engine import OrtModule
+        backend = getattr(getattr(getattr(self.model, "predictor", None), "model", None), "backend", None)
+        if backend is None or not hasattr(backend, "session"):
+            raise RuntimeError("this ultralytics version keeps its ONNX Runtime session elsewhere "
+                               "(predictor.model.backend.session); the tracker cannot set its threads")
+        backend.session = OrtModule(self.onnx, self.threads).session
+        self._session_set = True
 
     def track(self, stamp_ns: int, image_bgr: np.ndarray | None,
               ue_latlon) -> tuple[np.ndarray, UEBox | None]:
@@ -153,6 +189,20 @@ class UETracker:
         ok = ue_latlon is not None and np.isfinite(np.asarray(ue_latlon, float)).all()
         uv = self.camera.project(ue_latlon) if ok and self.camera is not None else None
         return boxes, self.associator.update(boxes, uv)
+
+
+def export_yolo(weights: str | Path, imgsz: int, out: Path) -> None:
+    """ultralytics' ONNX export of ``weights`` at ``imgsz`` (static shape, simplified) to ``out``."""
+    import shutil
+    import tempfile
+
+    from ultralytics import YOLO
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "detector.pt"           # ultralytics writes the export beside its input
+        shutil.copy(weights, copy)
+        made = YOLO(str(copy)).export(format="onnx", imgsz=imgsz, dynamic=False, simplify=True, device="cpu",
+                                      verbose=False)
+        shutil.move(made, out)
 
 
 ASSOCIATIONS = ("auto", "camera", "moving")

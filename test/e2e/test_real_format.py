@@ -80,8 +80,7 @@ def test_convert_pretrain_train_evaluate_replay(tmp_path, layout, capsys):
                  "--report", str(tmp_path / "evaluate"), *cache]) == 0
 
     # the live graph on the converted bag, with this checkpoint, these encoders and this site
-    params = {f"/**/encoder_{m}": {"ros__parameters": {"checkpoint": str(enc / f"encoder_{m}.pt")}}
-              for m in ("image", "radar", "lidar", "gps")}
+    params = {"/**/encoders": {"ros__parameters": {"checkpoint": str(enc)}}}     # their folder
     params["/**/yolo_tracker"] = {"ros__parameters": {"site": str(scenario / "site.yaml")
                                                       if layout == "s31" else ""}}
     params_file = tmp_path / "params.yaml"
@@ -90,8 +89,9 @@ def test_convert_pretrain_train_evaluate_replay(tmp_path, layout, capsys):
     specs = build_graph({"bag": str(bag), "rate": "0.5", "params_file": str(params_file),
                          "checkpoint": str(ckpt), "report": str(report), "static_tf": "false",
                          "site": str(scenario / "site.yaml") if layout == "s31" else ""})
-    encoders = sorted(s.parameters["modality"] for s in specs if s.name.startswith("encoder_"))
-    assert encoders == sorted(MODEL[layout]["fusion"]["modalities"])      # the checkpoint's inputs
+    encoders = [s.parameters["modality"] for s in specs if s.executable == "feature_encoder"]
+    assert len(encoders) == 1                                             # one process encodes them all
+    assert sorted(encoders[0].split(",")) == sorted(MODEL[layout]["fusion"]["modalities"])   # the ckpt's
     domain = int(os.environ.get("ROS_DOMAIN_ID", "1")) % 100 + (111 if layout == "s31" else 121)
     runner = GraphRunner(specs, tmp_path / "logs", env=ros_env(domain_id=domain))
     codes = runner.run(ready_timeout=240, duration=180)

@@ -2,6 +2,7 @@
 import io
 
 import numpy as np
+import pytest
 from PIL import Image as PILImage
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
@@ -10,7 +11,7 @@ from sensor_msgs.msg import CompressedImage, Image
 from beam_predictor import contract
 from beam_predictor.config import PACKAGE_ROOT
 from beam_predictor.nodes.common import feature_from_msg, stamp_ns
-from beam_predictor.nodes.encoder_node import EncoderNode
+from beam_predictor.nodes.encoder_node import EncoderNode, parse_modalities
 from ros_helpers import overrides, spin_for, spin_until
 
 
@@ -41,7 +42,8 @@ def test_image_encoder_publishes_features_and_missing_flag(ros):
     assert [stamp_ns(m.header) // 1_000_000_000 for m in got] == [100, 101, 102]
     feats = [feature_from_msg(m) for m in got]
     assert feats[0].shape == (64,) and feats[1] is None and feats[2].shape == (64,)
-    assert node.counts == {"frames": 3, "missing": 1, "ms_total": node.counts["ms_total"]}
+    counts = node.stages["image"].counts
+    assert counts == {"frames": 3, "missing": 1, "ms_total": counts["ms_total"]}
 
 
 def test_a_namespace_moves_the_node_and_its_sensor_qos_is_a_parameter(ros):
@@ -68,3 +70,21 @@ def test_a_namespace_moves_the_node_and_its_sensor_qos_is_a_parameter(ros):
     pub.publish(msg)
     assert spin_until(ros, lambda: len(got) == 1, 5.0)
     assert stamp_ns(got[0].header) == 7_000_000_000
+
+
+def test_one_node_encodes_several_modalities_and_refuses_a_bad_list(ros):
+    folder = PACKAGE_ROOT.parent / "models" / "encoders"
+    node = EncoderNode(**overrides(modality="gps,lidar", checkpoint=str(folder)))
+    try:
+        assert set(node.stages) == {"gps", "lidar"}
+        assert node.count_publishers("/bp/features/gps") == node.count_publishers("/bp/features/lidar") == 1
+        assert all(s.pending is not None for s in node.stages.values())    # a worker thread each
+    finally:
+        node.stop_workers()
+        node.destroy_node()
+    assert parse_modalities(" image, radar ") == ("image", "radar")
+    for bad in ("", "image,image", "image,sonar"):
+        with pytest.raises(ValueError, match="parameter modality"):
+            parse_modalities(bad)
+    with pytest.raises(ValueError, match="one file, for one modality"):
+        EncoderNode(**overrides(modality="image,gps", checkpoint=str(folder / "encoder_image.pt")))

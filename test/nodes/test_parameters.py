@@ -74,14 +74,18 @@ def test_model_nodes_are_lifecycle_nodes_that_load_in_configure(ros):
     from beam_predictor.nodes.encoder_node import EncoderNode
     node = EncoderNode(**overrides(modality="gps", autostart=False))
     try:
-        assert node.encoder is None and node.handles == []              # nothing loaded yet
+        assert node.stages == {} and node.handles == []              # nothing loaded yet
         node.trigger_configure()
-        assert node.encoder is not None and node.handles == []
+        assert set(node.stages) == {"gps"} and node.handles == []
         node.trigger_activate()
-        assert len(node.handles) == 2 and node.count_publishers("/bp/features/gps") == 1
+        # the diagnostics timer, the subscription and the newest-frame worker thread
+        assert len(node.handles) == 3 and node.count_publishers("/bp/features/gps") == 1
+        worker = node.stages["gps"].pending
+        assert worker._thread.is_alive()
         node.trigger_deactivate()
+        assert not worker._thread.is_alive()
         node.trigger_cleanup()
-        assert node.encoder is None and node.handles == []
+        assert node.stages == {} and node.handles == []
         assert node.count_publishers("/bp/features/gps") == 0
     finally:
         node.destroy_node()

@@ -34,7 +34,7 @@ META = REPO / "data" / "twin_sample" / "twin_meta.json"
 KIT = Path(os.environ.get("BEAM_PREDICTOR_ROS2_LAUNCH_KIT",
                           REPO.parent / "shared" / "vendor" / "ros2-launch"))
 PREFIX = REPO / "build" / "ros2-launch"
-NODES = 7                      # tracker, 4 encoders, fusion, beamformer (the player is extra)
+NODES = 4                      # tracker, encoders (one process), fusion, beamformer (the player is extra)
 
 
 def _bash(script: str, cwd: Path, timeout: float, **popen) -> subprocess.CompletedProcess:

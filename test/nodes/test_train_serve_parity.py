@@ -2,10 +2,11 @@
 offline path give the same model input, window for window.
 
 Live: every message of the sample bag, deserialised as a subscriber receives it (the CDR
-bytes the player publishes), is handed in bag order to the real node objects: the four
-feature encoders, the YOLO tracker and the fusion node.  Each node's publisher is wired
-straight into the next node's callback, so the graph runs in lock-step and no DDS timing
-decides anything.  The fusion node's window is recorded at every prediction.
+bytes the player publishes), is handed in bag order to the real node objects: the feature
+encoder node (the four modalities, as the launch starts it), the YOLO tracker and the fusion
+node.  Each node's publisher is wired straight into the next node's callback (``drop_stale``
+off: each model runs in the callback), so the graph runs in lock-step and no DDS timing decides
+anything.  The fusion node's window is recorded at every prediction.
 
 Offline: the scenario folder the bag was converted from, through ``load_frame_table``
 (batch-encoded features, the tracker run over the scenario) and ``make_windows``.
@@ -40,29 +41,33 @@ def live_windows(ros, cfg, site, tracker, tmp_path) -> dict[int, dict]:
                            checkpoint.CheckpointMeta(site=site))
     # the synchronizers' wall-clock waits are long: every item of a frame is fed, so a frame completes
     # as soon as its last item arrives, however slowly this machine encodes
-    fusion = FusionNode(**overrides(checkpoint=str(path), max_wait=600.0))
-    encoders = {m: EncoderNode(**overrides(modality=m,
-                                           checkpoint=str(REPO / "models" / "encoders" / f"encoder_{m}.pt")))
-                for m in cfg.fusion.modalities}
+    fusion = FusionNode(**overrides(checkpoint=str(path), max_wait=600.0, drop_stale=False))
+    # the four encoders in one node, as the launch starts them (encoder_processes: one)
+    encoder = EncoderNode(**overrides(modality=",".join(cfg.fusion.modalities), drop_stale=False,
+                                      checkpoint=str(REPO / "models" / "encoders")))
     track = TrackerNode(**overrides(weights=tracker.weights, site=str(SAMPLE / "twin_meta.json"),
                                     conf=tracker.conf, imgsz=tracker.imgsz, gap_reset=tracker.gap_reset_s,
-                                    max_wait=600.0, annotate=False))
-    for node in [fusion, track, *encoders.values()]:
+                                    max_wait=600.0, annotate=False, drop_stale=False))
+    for node in [fusion, track, encoder]:
         ros.add_node(node)
-    for m, node in encoders.items():                   # publishers wired into the next callbacks
-        node.pub.publish = lambda msg, m=m: fusion.on_feature(m, msg)
+    for m, stage in encoder.stages.items():            # publishers wired into the next callbacks
+        stage.pub.publish = lambda msg, m=m: fusion.on_feature(m, msg)
     track.box_pub.publish = fusion.on_box
     track.tracks_pub.publish = lambda msg: None
     windows, predict = {}, fusion.predictor.predict
 
-    def recording_predict():
-        windows[fusion.predictor.window.last_stamp] = fusion.predictor.window.arrays()
-        return predict()
+    def recording_predict(arrays):
+        windows[fusion.predictor.window.last_stamp] = arrays
+        return predict(arrays)
 
     fusion.predictor.predict = recording_predict
-    route = {contract.CAMERA.name: [encoders["image"].on_msg, track.on_image],
-             contract.RADAR.name: [encoders["radar"].on_msg], contract.LIDAR.name: [encoders["lidar"].on_msg],
-             contract.UE_GPS.name: [encoders["gps"].on_msg, track.on_fix, fusion.on_fix]}
+
+    def encode(modality):
+        return lambda msg: encoder.on_msg(encoder.stages[modality], msg)
+
+    route = {contract.CAMERA.name: [encode("image"), track.on_image],
+             contract.RADAR.name: [encode("radar")], contract.LIDAR.name: [encode("lidar")],
+             contract.UE_GPS.name: [encode("gps"), track.on_fix, fusion.on_fix]}
     for m in iter_messages(BAG):
         for callback in route.get(m.topic, []):
             callback(deserialize_message(m.raw, TYPES[m.msgtype]))
@@ -101,14 +106,14 @@ def test_camera_reading_model_gets_the_offline_image_and_positions(ros, sample_w
     offline = make_windows(images, cfg, select_passes(images, "all"))
     path = checkpoint.save(tmp_path / "mlm.pt", build_model(cfg).eval(),
                            checkpoint.CheckpointMeta(site=table.site, image_prep=images.image_prep))
-    fusion = FusionNode(**overrides(checkpoint=str(path), max_wait=600.0))
+    fusion = FusionNode(**overrides(checkpoint=str(path), max_wait=600.0, drop_stale=False))
     ros.add_node(fusion)
     assert fusion.keys == ("fix", "image")
     windows, predict = {}, fusion.predictor.predict
 
-    def recording_predict():
-        windows[fusion.predictor.window.last_stamp] = fusion.predictor.window.arrays()
-        return predict()
+    def recording_predict(arrays):
+        windows[fusion.predictor.window.last_stamp] = arrays
+        return predict(arrays)
 
     fusion.predictor.predict = recording_predict
     route = {contract.CAMERA.name: fusion.on_image, contract.UE_GPS.name: fusion.on_fix}

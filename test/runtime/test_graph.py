@@ -105,9 +105,26 @@ def test_graph_contents_follow_the_arguments():
     assert specs["yolo_tracker"].parameters["site"] == specs["llm_fusion"].parameters["site"] == "/m.json"
     assert specs["beamformer"].parameters["report"] == "/r"
     assert specs["bag_player"].parameters["use_sim_time"] is False
-    assert specs["encoder_lidar"].parameters["use_sim_time"] is True
+    # the shipped default: the four encoders in one node (config/v2i.yaml encoder_processes: one)
+    assert specs["encoders"].parameters["use_sim_time"] is True and specs["encoders"].lifecycle
+    assert specs["encoders"].parameters["modality"] == "image,radar,lidar,gps"
+    assert not any(n.startswith("encoder_") for n in specs)
+    specs = {s.name: s for s in build_graph({"encoder_processes": "per_modality"})}
     assert {s.parameters["modality"] for n, s in specs.items() if n.startswith("encoder_")} == \
-        {"image", "radar", "lidar", "gps"}
+        {"image", "radar", "lidar", "gps"} and "encoders" not in specs
+    # lock-step: the player waits for each frame's acknowledgement, the synchronizers for its inputs
+    specs = {s.name: s for s in build_graph({"lockstep": "true"})}
+    assert specs["bag_player"].parameters["lockstep"] is True
+    timeout = specs["bag_player"].parameters["lockstep_timeout"]
+    assert specs["llm_fusion"].parameters["max_wait"] == timeout
+    assert specs["yolo_tracker"].parameters["max_wait"] == timeout
+    assert build_graph()[0].parameters["lockstep"] is False
+    with pytest.raises(ConfigError, match="needs a bag"):
+        build_graph({"bag": "none", "lockstep": "true"})
+    with pytest.raises(ConfigError, match="encoder_processes"):
+        build_graph({"encoder_processes": "two"})
+    specs = {s.name: s for s in build_graph({"runtime": "torch"})}
+    assert {specs[n].parameters["runtime"] for n in ("yolo_tracker", "encoders", "llm_fusion")} == {"torch"}
     with pytest.raises(ConfigError, match="unknown launch argument"):
         build_graph({"bags": "x"})
     with pytest.raises(ConfigError, match="true/false"):
@@ -137,13 +154,13 @@ def test_parameters_come_from_a_ros2_parameters_file(tmp_path):
     mine.write_text(yaml.safe_dump(doc, sort_keys=False))
     specs = {s.name: s for s in build_graph({"params_file": str(mine)})}
     assert specs["llm_fusion"].parameters["max_wait"] == 0.3
-    assert specs["encoder_radar"].parameters["device"] == "cuda:1"
+    assert specs["encoders"].parameters["device"] == "cuda:1"
     assert specs["beamformer"].parameters["match_window"] == 5.0
     assert specs["beamformer"].parameters[qos_key] == "best_effort"
     in_car1 = {s.name: s for s in build_graph({"params_file": str(mine), "namespace": "car1",
                                                "device": "cpu"})}
     assert in_car1["beamformer"].parameters["match_window"] == 9.0
-    assert in_car1["encoder_radar"].parameters["device"] == "cpu"           # a launch argument wins
+    assert in_car1["encoders"].parameters["device"] == "cpu"                # a launch argument wins
     doc["/**/llm_fusion"]["ros__parameters"]["tolerence"] = 0.1
     mine.write_text(yaml.safe_dump(doc))
     with pytest.raises(ConfigError, match="tolerence"):
@@ -167,10 +184,11 @@ def test_replay_waits_for_every_reader_of_each_topic():
     with pytest.raises(ConfigError, match="/a:x"):
         wait_counts("/a:x")
     # the shipped checkpoint reads four encoders: the fix has two readers (tracker, GPS encoder), the
-    # power one (beamformer), frame info one (beamformer)
-    specs = {s.name: s for s in build_graph()}
-    waits = wait_counts(specs["bag_player"].parameters["wait_topics"])
-    assert waits == {"/bs/camera/image/compressed": 2, "/ue/gps/fix": 2, "/bs/mmwave/power": 1,
-                     "/deepsense/frame_info": 1, "/bs/radar/cube": 1, "/bs/lidar/points": 1}
+    # power one (beamformer), frame info one (beamformer); the same with one encoder node or four
+    for processes in ("one", "per_modality"):
+        specs = {s.name: s for s in build_graph({"encoder_processes": processes})}
+        waits = wait_counts(specs["bag_player"].parameters["wait_topics"])
+        assert waits == {"/bs/camera/image/compressed": 2, "/ue/gps/fix": 2, "/bs/mmwave/power": 1,
+                         "/deepsense/frame_info": 1, "/bs/radar/cube": 1, "/bs/lidar/points": 1}
     assert sorted(n for n in specs if n.startswith("encoder_")) == \
         ["encoder_gps", "encoder_image", "encoder_lidar", "encoder_radar"]

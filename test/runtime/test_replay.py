@@ -28,3 +28,15 @@ def test_messages_come_in_order_with_offset(make_scenario, tmp_path):
     assert later and later[0].time_ns >= times[0] + 250_000_000
     with pytest.raises(BagError, match="past the bag's end"):
         list(iter_messages(bag, start_offset_s=1e6))
+
+
+def test_lockstep_rebase_continues_at_rate_after_a_wait():
+    s = ReplaySchedule(rate=1.0, t0_ns=0, wall0_s=100.0)
+    s.rebase(100.05, 100_000_000)               # on time: nothing moves
+    assert s.due_wall(100_000_000) == pytest.approx(100.1)
+    s.rebase(100.4, 100_000_000)                # the graph held frame 1 until 100.4 s
+    assert s.due_wall(100_000_000) == pytest.approx(100.4)
+    assert s.due_wall(200_000_000) == pytest.approx(100.5)     # then one period later, not at once
+    fast = ReplaySchedule(rate=0.0, t0_ns=0, wall0_s=5.0)
+    fast.rebase(9.0, 100)
+    assert fast.due_wall(100) == 5.0            # as fast as possible stays so

@@ -51,3 +51,15 @@ def test_stamps_jumping_back_restart_the_synchronizer():
         s.add(k, 100 * MS, 0, now_ns=1)
     out = s.add("box", 100 * MS, 0, now_ns=2)
     assert s.stats.restarts == 1 and len(out) == 1 and out[0].stamp_ns == 100 * MS
+
+
+def test_next_deadline_is_the_oldest_pending_frame_timing_out():
+    s = make()
+    assert s.next_deadline_ns() is None
+    s.add("a", 100 * MS, 1, now_ns=7 * MS)
+    s.add("a", 200 * MS, 1, now_ns=30 * MS)
+    assert s.next_deadline_ns() == 107 * MS
+    s.poll(now_ns=107 * MS)
+    assert s.next_deadline_ns() == 130 * MS
+    s.poll(now_ns=130 * MS)
+    assert s.next_deadline_ns() is None
