@@ -62,6 +62,15 @@ def _cmd_site(args) -> int:
     return 0
 
 
+def _cmd_bag_repair(args) -> int:
+    from beam_predictor.bag.integrity import repair
+    result = repair(args.bag, args.out)
+    kept = ", ".join(f"{t} {n}" for t, n in sorted(result.by_topic.items()))
+    print(f"{args.out}: {result.messages} messages kept ({kept})")
+    print("nothing was lost" if not result.damaged else f"lost: {result.describe()}")
+    return 0
+
+
 def _cmd_inventory(args) -> int:
     from beam_predictor.bag.reader import inventory
     print(inventory(args.bag).format())
@@ -459,6 +468,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", help="scenario folder")
     p.add_argument("--overwrite", action="store_true", help="init: replace an existing site.yaml")
     p.set_defaults(func=_cmd_site)
+
+    p = sub.add_parser("bag-repair", help="write a new bag from everything intact in a damaged or "
+                                          "unindexed mcap bag (chunks failing their CRC and a cut-short tail "
+                                          "are left out and reported; metadata.yaml rebuilt)")
+    p.add_argument("bag", help="the damaged bag folder (its .mcap file is read, never changed)")
+    p.add_argument("out", help="the new bag folder")
+    p.set_defaults(func=_cmd_bag_repair)
 
     p = sub.add_parser("inventory", help="print a bag's topics, types and message counts")
     p.add_argument("bag")

@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from beam_predictor import contract as C
 from beam_predictor.atomic import partial_dir, replace_dir
+from beam_predictor.bag.integrity import seal
 from beam_predictor.bag.messages import frame_to_messages, navsat_msg, tf_static_msg, typestore
 from beam_predictor.deepsense.errors import DeepSenseError
 from beam_predictor.deepsense.reader import ReaderConfig, ReadReport, ScenarioReader
@@ -109,6 +110,8 @@ def convert(scenario: str | Path, bag: str | Path, config: ConvertConfig | None 
                 frames += 1
         if frames == 0:
             raise DeepSenseError("no frame could be converted", file=reader.csv_path)
+        for mcap_file in (tmp / bag.name).glob("*.mcap"):
+            seal(mcap_file)                    # a CRC on every chunk: damage is found, not read as data
         replace_dir(tmp / bag.name, bag)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -44,11 +44,36 @@ class BagInventory:
         return "\n".join(lines)
 
 
+REPAIR = "`beam-predictor bag-repair {bag} <new folder>` writes a bag of everything intact"
+_CHECKED: dict[tuple, None] = {}        # (file, size, mtime) of MCAP files scanned whole in this process
+
+
+def check_mcap(path: Path) -> None:
+    """Refuse a bag folder whose MCAP file is damaged (a chunk failing its CRC, a file cut short), or
+    whose metadata.yaml is missing, naming the damage and the repair command (module
+    :mod:`beam_predictor.bag.integrity`).  Each file is scanned once per process."""
+    from beam_predictor.bag.integrity import scan
+    files = sorted(path.glob("*.mcap"))
+    if not (path / "metadata.yaml").is_file():
+        if files:
+            raise BagError(f"{path}: no metadata.yaml beside {files[0].name}; " + REPAIR.format(bag=path)
+                           + " (with the metadata rebuilt from the file, as `ros2 bag reindex`)")
+        raise BagError(f"{path}: not a rosbag2 folder (no metadata.yaml)")
+    for f in files:
+        st = f.stat()
+        key = (str(f.resolve()), st.st_size, st.st_mtime_ns)
+        if key in _CHECKED:
+            continue
+        result = scan(f)
+        if result.damaged:
+            raise BagError(f"damaged bag: {result.describe()}; " + REPAIR.format(bag=path))
+        _CHECKED[key] = None
+
+
 def open_bag(path: Path):
     from rosbags.rosbag2 import Reader, ReaderError
     path = Path(path)
-    if not (path / "metadata.yaml").is_file():
-        raise BagError(f"{path}: not a rosbag2 folder (no metadata.yaml)")
+    check_mcap(path)
     try:
         reader = Reader(path)
         reader.open()

@@ -122,8 +122,9 @@ def read_radar(path: Path) -> np.ndarray:
             cube = np.load(path, allow_pickle=False)
         except FileNotFoundError:
             raise DeepSenseError("file not found", file=path) from None
-        except (ValueError, OSError, EOFError) as exc:
-            raise DeepSenseError(f"not a readable .npy file ({exc})", file=path) from None
+        except Exception as exc:  # a mangled header reaches numpy's literal parser: SyntaxError, TokenError
+            raise DeepSenseError(f"not a readable .npy file ({type(exc).__name__}: {exc})",
+                                 file=path) from None
     return check_radar(cube, path)
 
 
@@ -193,11 +194,16 @@ def _read_ascii_vertex_ply(data: bytes, path) -> np.ndarray | None:
         return None
     elements = [line.split() for line in header if line.startswith("element")]
     props = [line.split() for line in header if line.startswith("property")]
-    if len(elements) != 1 or elements[0][1] != "vertex" or any(p[1] == "list" for p in props):
-        return None
-    n = int(elements[0][2])
-    names = [p[2] for p in props]
-    body = data[data.index(b"\n", end) + 1:]
+    try:
+        if len(elements) != 1 or elements[0][1] != "vertex" or any(p[1] == "list" for p in props):
+            return None
+        n = int(elements[0][2])
+        names = [p[2] for p in props]
+        body = data[data.index(b"\n", end) + 1:]
+    except (IndexError, ValueError):
+        raise DeepSenseError("malformed PLY header (element / property lines)", file=path) from None
+    if n < 0:
+        raise DeepSenseError(f"PLY header gives {n} vertices", file=path)
     try:
         table = np.loadtxt(io.BytesIO(body), dtype=np.float64, ndmin=2, max_rows=n)
     except ValueError as exc:

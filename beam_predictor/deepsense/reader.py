@@ -18,6 +18,7 @@ not a multiple of 64, are errors naming the field.
 from __future__ import annotations
 
 import csv
+import io
 import datetime as dt
 import hashlib
 import logging
@@ -118,8 +119,10 @@ class ScenarioReader:
         self.modalities = Modality.parse(self.config.modalities)
         self.csv_path = find_csv(Path(root))
         self.root = self.csv_path.parent
-        with open(self.csv_path, newline="") as fh:
-            header = next(csv.reader(fh), None)
+        try:
+            header = next(csv.reader(self._lines()), None)
+        except csv.Error as exc:
+            raise DeepSenseError(f"not a readable CSV header ({exc})", file=self.csv_path) from None
         if not header:
             raise DeepSenseError("empty CSV (no header)", file=self.csv_path)
         self.schema: Schema = resolve_schema(header, str(self.csv_path))
@@ -132,29 +135,50 @@ class ScenarioReader:
             log.warning("%s: no seq_index column; passes are split where the time stamps jump by more than "
                         "%.1f s (reader.pass_gap_s)", self.csv_path, self.config.pass_gap_s)
 
+    def _lines(self) -> io.StringIO:
+        """The CSV as text; bytes that are not UTF-8 are an error naming the file and the byte."""
+        data = self.csv_path.read_bytes()
+        try:
+            return io.StringIO(data.decode("utf-8-sig"), newline="")
+        except UnicodeDecodeError as exc:
+            line = data[:exc.start].count(b"\n") + 1
+            raise DeepSenseError(f"not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start} "
+                                 f"(line {line})", file=self.csv_path) from None
+
     def __len__(self) -> int:
         """Number of data rows in the CSV (bad rows included)."""
         if self._len is None:
-            with open(self.csv_path, newline="") as fh:
-                self._len = max(0, sum(1 for _ in csv.reader(fh)) - 1)
+            try:
+                self._len = max(0, sum(1 for _ in csv.reader(self._lines())) - 1)
+            except csv.Error as exc:
+                raise DeepSenseError(f"not a readable CSV ({exc})", file=self.csv_path) from None
         return self._len
 
     def __iter__(self) -> Iterator[Frame]:
         self.report = ReadReport()
         bs_cache: dict[str, np.ndarray] = {}
         state = {"prev_stamp": None, "day_offset": 0.0, "prev_tod": None, "seq": 1}
-        with open(self.csv_path, newline="") as fh:
-            for row, rec in enumerate(csv.DictReader(fh), start=1):
-                self.report.rows_read += 1
-                try:
-                    frame = self._frame(row, rec, bs_cache, state)
-                except DeepSenseError as exc:
-                    exc = exc.located(row=row)
-                    if not self.config.skip_bad:
-                        raise exc from None
-                    self.report.bad_rows.append((row, str(exc)))
-                    continue
-                yield frame
+        rows = csv.DictReader(self._lines())
+        row = 0
+        while True:
+            row += 1
+            try:
+                rec = next(rows)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise DeepSenseError(f"not a readable CSV line ({exc})", row=row,
+                                     file=self.csv_path) from None
+            self.report.rows_read += 1
+            try:
+                frame = self._frame(row, rec, bs_cache, state)
+            except DeepSenseError as exc:
+                exc = exc.located(row=row, file=self.csv_path)   # a bad cell: the CSV is the file
+                if not self.config.skip_bad:
+                    raise exc from None
+                self.report.bad_rows.append((row, str(exc)))
+                continue
+            yield frame
 
     # ---------------------------------------------------------------------------------
     def _path(self, rec: dict, role: str, col: str | None = None) -> Path:
