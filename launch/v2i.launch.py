@@ -8,14 +8,15 @@ beam_predictor.runtime.graph.build_graph, the same description `beam-predictor l
 starts where `launch` is not installable, so the two cannot drift, and both give every
 node the environment of graph_env (loopback discovery, the Fast DDS profile).  With
 bag:=none no player is started: replay with `ros2 bag play --clock <bag>` or plug in live
-sensors.
+sensors.  The graph's nodes (not the player) are respawned one second after an unexpected
+exit; the lifecycle nodes configure and activate themselves again (autostart).
 """
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import LifecycleNode, Node
 
-from beam_predictor.runtime.graph import LAUNCH_ARGUMENTS, build_graph, graph_env
+from beam_predictor.runtime.graph import LAUNCH_ARGUMENTS, RESPAWN_DELAY, build_graph, graph_env
 
 
 def _nodes(context, *args, **kwargs):
@@ -24,7 +25,8 @@ def _nodes(context, *args, **kwargs):
     actions = []
     for spec in build_graph(values):
         common = dict(package=spec.package, executable=spec.executable, name=spec.name, namespace=namespace,
-                      output="screen", remappings=list(spec.remappings), arguments=list(spec.arguments))
+                      output="screen", remappings=list(spec.remappings), arguments=list(spec.arguments),
+                      respawn=spec.respawn, respawn_delay=RESPAWN_DELAY if spec.respawn else None)
         if spec.parameters:
             common["parameters"] = [spec.parameters]
         actions.append(LifecycleNode(**common) if spec.lifecycle else Node(**common))

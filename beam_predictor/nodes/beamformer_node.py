@@ -4,7 +4,9 @@ The command contract (contract.BEAM_COMMAND) is what a real phased-array driver 
 subscribe to: apply ``points[0]`` 'beam' (codebook index) and the 'pa_<n>' positions.
 During replay the node scores every command against the bag's measured 64-beam power and
 the frame's UE position (:mod:`beam_predictor.runtime.closed_loop`), publishes live
-metrics on /bp/closed_loop and RViz markers, and writes its report at shutdown.
+metrics on /bp/closed_loop and RViz markers, and writes its report at shutdown.  A watchdog
+warns on /diagnostics (and in the log) as soon as frames keep coming but commands stopped
+for ``watchdog`` seconds, and again when they flow again.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import time
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import Point
+from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from sensor_msgs.msg import LaserScan
 from trajectory_msgs.msg import JointTrajectory
@@ -22,8 +25,8 @@ from beam_predictor import contract
 from beam_predictor.bag.messages import EXTRA_PREFIX
 from beam_predictor.config import load_config, output_dir
 from beam_predictor.nodes.common import declare_config, qos, run, sensor_subscription, stamp_ns
-from beam_predictor.runtime.closed_loop import (ClosedLoopMetrics, LoopSample, SimulatedArray,
-                                                SimulatedWaveguide, pyplot)
+from beam_predictor.runtime.closed_loop import (ClosedLoopMetrics, CommandWatchdog, LoopSample,
+                                                SimulatedArray, SimulatedWaveguide, pyplot)
 from beam_predictor.runtime.config import BeamformerConfig
 from beam_predictor.twin.config import TwinConfig
 
@@ -56,6 +59,12 @@ class BeamformerNode(Node):
         self.marker_pub = self.create_publisher(MarkerArray, contract.MARKERS.node_name,
                                                 qos(contract.MARKERS.qos))
         self.create_timer(self.cfg.metrics_period, self.publish_live)
+        self.diag_pub = self.create_publisher(DiagnosticArray, contract.DIAGNOSTICS.node_name,
+                                              qos(contract.DIAGNOSTICS.qos))
+        self.watchdog = CommandWatchdog(self.cfg.watchdog, time.monotonic())
+        # on the steady clock: the watchdog measures wall time, whatever the replay's /clock does
+        self.create_timer(min(0.5, self.cfg.watchdog / 4), self.watch,
+                          clock=Clock(clock_type=ClockType.STEADY_TIME))
 
     def _entry(self, t: int) -> dict:
         return self.truth.setdefault(t, {"arrival": time.monotonic()})
@@ -69,6 +78,7 @@ class BeamformerNode(Node):
                                       throttle_duration_sec=5.0)
             return
         self._entry(t)["power"] = p
+        self.watchdog.frame(time.monotonic())
         self._try_score(t)
 
     def on_info(self, msg: DiagnosticArray) -> None:
@@ -87,6 +97,7 @@ class BeamformerNode(Node):
         t = stamp_ns(msg.header)
         lag = (self.get_clock().now().nanoseconds - t) * 1e-6
         self.commands[t] = (msg, time.monotonic(), lag)
+        self.watchdog.command(time.monotonic())
         self.command_stamps.add(t)
         self._try_score(t)
 
@@ -179,6 +190,21 @@ class BeamformerNode(Node):
             shown = ("frames", "top1", "top3", "power_loss_mean_db", "e2e_p50_ms", "e2e_p99_ms",
                      "frames_dropped")
             self.get_logger().info(" ".join(f"{k}={text[k]}" for k in shown if k in text))
+
+    def watch(self) -> None:
+        change = self.watchdog.check(time.monotonic())
+        if change is None:
+            return
+        silent, text = change
+        if silent:                         # (rclpy refuses two severities from one call site)
+            self.get_logger().warning(text)
+        else:
+            self.get_logger().info(text)
+        status = DiagnosticStatus(level=DiagnosticStatus.WARN if silent else DiagnosticStatus.OK,
+                                  name=f"{self.get_name()}/watchdog", message=text)
+        msg = DiagnosticArray(status=[status])
+        msg.header.stamp = self.get_clock().now().to_msg()
+        self.diag_pub.publish(msg)
 
     def close(self) -> None:
         out = self.metrics.write_report(output_dir(self.cfg.report, "closed_loop"), self.coverage())

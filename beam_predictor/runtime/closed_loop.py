@@ -94,6 +94,40 @@ def pyplot():
     return plt
 
 
+class CommandWatchdog:
+    """Frames arriving without commands for ``timeout`` s: the actuator notices the graph is down.
+
+    The node calls :meth:`frame` and :meth:`command` (monotonic seconds) as they arrive;
+    :meth:`check` returns (silent, text) when the state changes, else None.  Silence counts from
+    the last command, or from the first frame after a quiet spell (the graph's start, a pause),
+    whichever is later."""
+
+    def __init__(self, timeout: float, now: float):
+        self.timeout = timeout
+        self.last_frame = self.last_command = self.active_since = now
+        self.silent_since: float | None = None
+
+    def frame(self, now: float) -> None:
+        if now - self.last_frame > self.timeout:
+            self.active_since = now
+        self.last_frame = now
+
+    def command(self, now: float) -> None:
+        self.last_command = now
+
+    def check(self, now: float) -> tuple[bool, str] | None:
+        since = max(self.last_command, self.active_since)
+        silent = now - since > self.timeout and now - self.last_frame < self.timeout
+        if silent == (self.silent_since is not None):
+            return None
+        if silent:
+            self.silent_since = since
+            return True, f"no {contract.BEAM_COMMAND.name} for {now - since:.1f} s while frames arrive"
+        text = f"commands flow again after {now - self.silent_since:.1f} s"
+        self.silent_since = None
+        return False, text
+
+
 class ClosedLoopMetrics:
     def __init__(self):
         self.samples: list[LoopSample] = []

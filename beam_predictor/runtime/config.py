@@ -135,6 +135,8 @@ class BeamformerConfig:
     truth_reliable: bool = _p(True, "subscribe the measured power reliably (every replayed frame is scored); "
                                     "false for a best-effort live power publisher")
     metrics_period: float = _p(1.0, "s between live metric publications")
+    watchdog: float = _p(2.0, "s (wall) of frames without commands before a WARN on /diagnostics (longer "
+                              "than a pass's history warm-up)")
 
 
 PARAMS_FILE = "v2i.params.yaml"

@@ -86,6 +86,7 @@ class NodeSpec:
     remappings: tuple[tuple[str, str], ...] = ()
     arguments: tuple[str, ...] = ()
     lifecycle: bool = False
+    respawn: bool = False               # restarted RESPAWN_DELAY s after an unexpected exit
 
     @property
     def external(self) -> bool:
@@ -103,6 +104,7 @@ def _truthy(value: str) -> bool:
 DEFAULT_ENCODERS = ("image", "radar", "lidar", "gps")
 ENCODER_PROCESSES = ("one", "per_modality")
 ENCODERS_NODE = "encoders"          # the node of encoder_processes: one
+RESPAWN_DELAY = 1.0                 # s: a node of the graph that dies is started again after this
 
 
 def checkpoint_inputs(path: str) -> tuple[tuple[str, ...], int | None, bool]:
@@ -141,8 +143,9 @@ def build_graph(args: dict[str, str] | None = None, config_file: str | Path | No
     common = {"use_sim_time": sim}
 
     def spec(name, executable, module, params, **kw):
+        """A node of the graph proper (not the player): respawned when it dies."""
         return NodeSpec(name, executable, module=f"{PACKAGE}.nodes.{module}",
-                        parameters={**params, **common},
+                        parameters={**params, **common}, respawn=True,
                         remappings=tuple(tuple(r) for r in remap.get(name, [])), **kw)
 
     if _truthy(a["lockstep"]) and not replay:

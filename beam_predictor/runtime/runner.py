@@ -10,9 +10,13 @@ line, so no frame is replayed into a graph that is still loading models; when th
 is done, the others are stopped with SIGINT (the beamformer then writes its report).
 External nodes (tf2_ros, RViz) are listed and skipped.
 
-The runner also accounts for each process (Linux /proc): CPU seconds spent during the
-replay (from the player's start to its end, so model loading is not counted) and peak
-resident memory (VmHWM, read just before the stop), in ``usage`` (the player is not counted).
+A node of the graph that exits unexpectedly (``NodeSpec.respawn``: every node but the player)
+is started again ``graph.RESPAWN_DELAY`` s later, as launch_ros's ``respawn`` does for
+``ros2 launch``; ``respawns`` lists them.
+
+The runner also accounts for each process (Linux /proc): CPU seconds spent during the replay
+(from the player's start to its end, so model loading is not counted) and peak resident
+memory (VmHWM, read just before the stop), in ``usage`` (the player is not counted).
 """
 from __future__ import annotations
 
@@ -63,15 +67,18 @@ class GraphRunner:
         self.echo = set(echo)                  # nodes whose output is also shown on the console
         self.threads: list[threading.Thread] = []
         self.usage: dict[str, dict] = {}       # name -> replay_cpu_s, peak_rss_mb (after run)
+        self.respawns: list[tuple[str, int, float]] = []   # (node, exit code, monotonic time of the restart)
+        self._exited: dict[str, float] = {}
 
     def _log(self, name: str) -> Path:
         return self.log_dir / f"{name}.log"
 
-    def start(self, spec) -> subprocess.Popen:
+    def start(self, spec, append: bool = False) -> subprocess.Popen:
+        """Start a node's process (``append``: a respawn, its log continues)."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         params = self.log_dir / f"{spec.name}.params.yaml"
         params.write_text(yaml.safe_dump({"/**": {"ros__parameters": spec.parameters}}, sort_keys=False))
-        log = self._log(spec.name).open("w")
+        log = self._log(spec.name).open("a" if append else "w")
         echo = spec.name in self.echo
         proc = subprocess.Popen(node_command(spec, params, self.namespace),
                                 stdout=subprocess.PIPE if echo else log, stderr=subprocess.STDOUT,
@@ -134,11 +141,27 @@ class GraphRunner:
 
     def _account(self, start: dict, end: dict) -> None:
         """``usage`` of every node but the player (gone by now: its own figures are not read)."""
+        respawned = {r[0] for r in self.respawns}
         for n, p in self.procs.items():
             if p.poll() is not None:
                 continue
-            cpu = None if start.get(n) is None or end.get(n) is None else end[n] - start[n]
+            cpu = None if start.get(n) is None or end.get(n) is None or n in respawned else end[n] - start[n]
             self.usage[n] = {"replay_cpu_s": cpu, "peak_rss_mb": self._peak_rss_mb(p.pid)}
+
+    def supervise(self) -> None:
+        """Restart every respawn node that exited (``RESPAWN_DELAY`` s after it did), as launch does."""
+        from beam_predictor.runtime.graph import RESPAWN_DELAY
+        now = time.monotonic()
+        for spec in self.specs:
+            proc = self.procs.get(spec.name)
+            if not spec.respawn or proc is None or proc.poll() is None:
+                continue
+            died = self._exited.setdefault(spec.name, now)
+            if now - died >= RESPAWN_DELAY:
+                print(f"[runner] {spec.name} exited with code {proc.returncode}; respawning it", flush=True)
+                self.respawns.append((spec.name, proc.returncode, now))
+                del self._exited[spec.name]
+                self.start(spec, append=True)
 
     def stop(self, names=None, timeout: float = 20.0) -> None:
         """SIGINT (clean shutdown: reports are written), then SIGKILL after ``timeout``."""
@@ -165,13 +188,19 @@ class GraphRunner:
             play = next((s for s in self.specs if s.name == player), None)
             if play is not None:
                 before = self.cpu_times()
-                self.start(play).wait(timeout=duration)
+                proc, t0 = self.start(play), time.monotonic()
+                while proc.poll() is None:
+                    if duration is not None and time.monotonic() - t0 > duration:
+                        raise subprocess.TimeoutExpired(proc.args, duration)
+                    self.supervise()
+                    time.sleep(0.1)
                 time.sleep(settle)
                 self._account(before, self.cpu_times())
             else:
                 deadline = None if duration is None else time.monotonic() + duration
                 while deadline is None or time.monotonic() < deadline:
-                    time.sleep(0.5)
+                    self.supervise()
+                    time.sleep(0.1)
         except KeyboardInterrupt:
             pass
         finally:

@@ -39,3 +39,23 @@ def test_metrics_summary_and_report(tmp_path):
     assert (out / "frames.csv").read_text().count("\n") == 5
     assert (out / "closed_loop.png").stat().st_size > 0
     assert "frames_dropped" in (out / "summary.json").read_text()
+
+
+def test_watchdog_warns_when_frames_come_without_commands_and_clears_when_they_return():
+    from beam_predictor.runtime.closed_loop import CommandWatchdog
+    w = CommandWatchdog(1.0, now=0.0)
+    w.frame(5.0)                                       # the replay starts long after the node ...
+    w.frame(5.8)
+    assert w.check(5.9) is None                        # ... its warm-up is no outage
+    w.command(6.0)
+    w.frame(6.5)
+    assert w.check(6.9) is None                        # within the timeout
+    w.frame(7.4)
+    silent, text = w.check(7.5)                        # frames, no command for 1.5 s
+    assert silent and "no /bp/beam_command for 1.5 s" in text
+    assert w.check(7.7) is None                        # said once
+    w.command(8.5)
+    w.frame(8.5)
+    silent, text = w.check(8.6)
+    assert not silent and "again after 2.6 s" in text
+    assert w.check(20.0) is None                       # the replay ended: no frames, nothing to say

@@ -77,6 +77,8 @@ def test_launch_file_and_runner_start_the_same_graph(monkeypatch, tmp_path, args
         assert node.kwargs["remappings"] == list(s.remappings)
         assert node.kwargs["namespace"] == args.get("namespace", "")
         assert type(node).__name__ == ("LifecycleNode" if s.lifecycle else "Node")
+        # every node of the graph but the player respawns, in ros2 launch as in the runner
+        assert node.kwargs["respawn"] == s.respawn == (s.name != "bag_player" and not s.external)
     for s in runner.specs:
         node = next(n for n in launched if n.kwargs["name"] == s.name)
         params = tmp_path / f"{s.name}.params.yaml"
