@@ -29,7 +29,7 @@ TWIN_WORKERS    ?= 1
 SHARED_DATA     ?= ../shared/data
 
 .PHONY: help setup test demo dataset bench-convert bench-sensing pretrain detector twin-pictures twin-stats \
-	twin-realism model bench-model bench-data-ratio bench-paper002 ablate-modalities ablate-unfrozen bench-budget bench-ros bench-stages export clean \
+	twin-realism model bench-model bench-data-ratio bench-paper002 ablate-modalities ablate-unfrozen bench-budget bench-ros bench-stages faults export clean \
 	twin-ceiling
 
 help:
@@ -50,6 +50,7 @@ help:
 	@echo "make bench-ros - live graph: latency, drops, CPU per stage, peak RSS (torch vs ONNX Runtime, 1 vs 4"
 	@echo "                 encoder processes; 1x and 2x; idle and one core busy)"
 	@echo "make bench-stages - each model stage in torch and in ONNX Runtime, one thread"
+	@echo "make faults - damaged bags, fuzzed DeepSense input, killed nodes: what happened and what was lost"
 	@echo "make export - the ONNX Runtime exports of the graph's models (cached under \$$ROS_HOME/beam_predictor/onnx)"
 
 setup: $(STAMP)
@@ -161,6 +162,9 @@ bench-ros: setup $(SAMPLE_BAG)/metadata.yaml
 
 bench-stages: $(SAMPLE_SCENARIO)/scenario.csv
 	$(PY) scripts/bench_stages.py --scenario $(SAMPLE_SCENARIO)
+
+faults: setup $(SAMPLE_BAG)/metadata.yaml
+	$(PY) scripts/faults.py --bag $(SAMPLE_BAG) --out reports/faults
 
 export: setup $(SAMPLE_SCENARIO)/scenario.csv
 	$(CLI) export
