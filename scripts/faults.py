@@ -85,6 +85,30 @@ def bag_cases(bag: Path, work: Path) -> None:
     damaged("metadata_deleted", lambda c: (c / "metadata.yaml").unlink())
 
 
+def other_bags(work: Path) -> None:
+    """An sqlite3 bag without its database, a bag whose only topic has no messages, a wrong type."""
+    from rosbags.rosbag2 import StoragePlugin, Writer
+
+    from beam_predictor.bag.convert import ConvertConfig, convert
+    from beam_predictor.bag.messages import typestore
+    from beam_predictor.deepsense.fixture import FixtureConfig, write_fixture
+    write_fixture(work / "scenario", FixtureConfig(passes=1, frames_per_pass=3), progress=False)
+    sq = convert(work / "scenario", work / "sqlite", ConvertConfig(storage="sqlite3"), progress=False).bag
+    for f in sq.glob("*.db3"):
+        f.unlink()
+    for name, msgtype in (("empty", "sensor_msgs/msg/LaserScan"), ("wrong_type", "std_msgs/msg/String")):
+        with Writer(work / name, version=9, storage_plugin=StoragePlugin.MCAP) as w:
+            w.add_connection("/bs/mmwave/power", msgtype, typestore=typestore())
+    for case, path, injected in (("sqlite_db_missing", sq, "an sqlite3 bag's .db3 file deleted"),
+                                 ("empty_bag", work / "empty", "metadata lists /bs/mmwave/power, 0 messages"),
+                                 ("wrong_type", work / "wrong_type", "/bs/mmwave/power as std_msgs/String")):
+        try:
+            happened = f"read {len(list(BagFrameReader(path)))} frames, no error"
+        except BagError as exc:
+            happened = f"BagError: {first_line(exc)}"
+        row(case, injected, happened, test="test/bag/test_integrity.py")
+
+
 def fuzz_case() -> None:
     start = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:warnings",
@@ -157,6 +181,7 @@ def main() -> None:
         for f in sealed.glob("*.mcap"):
             integrity.seal(f)                      # as the converter writes bags now
         bag_cases(sealed, Path(tmp))
+        other_bags(Path(tmp) / "other")
         fuzz_case()
         live_cases(Path(args.bag).resolve(), Path(tmp) / "live")
     with (out / "faults.csv").open("w", newline="") as fh:

@@ -99,3 +99,23 @@ def test_a_folder_without_a_bag_and_a_repair_target_that_exists(tmp_path, bag):
     bag.mkdir()
     with pytest.raises(integrity.IntegrityError, match="one .mcap file"):
         integrity.repair(bag, tmp_path / "x")
+
+
+def test_sqlite_without_its_database_an_empty_bag_and_a_wrong_type(make_scenario, tmp_path):
+    from rosbags.rosbag2 import StoragePlugin, Writer
+
+    from beam_predictor.bag.convert import ConvertConfig
+    from beam_predictor.bag.messages import typestore
+    result = convert(make_scenario("s31"), tmp_path / "sq", ConvertConfig(storage="sqlite3"), progress=False)
+    for f in result.bag.glob("*.db3"):
+        f.unlink()
+    with pytest.raises(BagError, match=r"database files are missing.*sq\.db3"):
+        BagFrameReader(result.bag)
+    for name, msgtype in (("empty", "sensor_msgs/msg/LaserScan"), ("wrong", "std_msgs/msg/String")):
+        with Writer(tmp_path / name, version=9, storage_plugin=StoragePlugin.MCAP) as w:
+            w.add_connection("/bs/mmwave/power", msgtype, typestore=typestore())
+    # a topic listed without messages: no frame, no error; its count says why
+    assert inventory(tmp_path / "empty").topics == {"/bs/mmwave/power": ("sensor_msgs/msg/LaserScan", 0)}
+    assert list(BagFrameReader(tmp_path / "empty")) == []
+    with pytest.raises(BagError, match="/bs/mmwave/power has type std_msgs/msg/String, the contract says"):
+        BagFrameReader(tmp_path / "wrong")
