@@ -132,7 +132,7 @@ class ManagedNode(LifecycleNode, abc.ABC):
     def stop_workers(self) -> None:
         """Stop the worker threads and flush timers among the handles."""
         for h in self.handles:
-            if isinstance(h, (LatestWorker, FlushTimer)):
+            if isinstance(h, STOPPED):
                 h.stop()
 
     def on_configure(self, state) -> TransitionCallbackReturn:
@@ -151,7 +151,7 @@ class ManagedNode(LifecycleNode, abc.ABC):
     def on_deactivate(self, state) -> TransitionCallbackReturn:
         self.stop_workers()
         for h in self.handles:
-            if not isinstance(h, (LatestWorker, FlushTimer)):
+            if not isinstance(h, STOPPED):
                 (self.destroy_timer if isinstance(h, Timer) else self.destroy_subscription)(h)
         self.handles = []
         return super().on_deactivate(state)
@@ -194,6 +194,9 @@ class FlushTimer:
         if self.timer is not None:
             self.node.destroy_timer(self.timer)
             self.timer = None
+
+
+STOPPED = (LatestWorker, FlushTimer)      # handles that are stopped, not destroyed, at deactivate
 
 
 def stamp_ns(header) -> int:

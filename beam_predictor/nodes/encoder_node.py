@@ -30,6 +30,7 @@ from beam_predictor import contract
 from beam_predictor.bag import messages as codec
 from beam_predictor.nodes.common import ManagedNode, feature_msg, qos, run, sensor_subscription, stamp_ns
 from beam_predictor.runtime.config import EncoderNodeConfig
+from beam_predictor.runtime.latest import LatestWorker
 from beam_predictor.sensing.beam_history import BEAM_MODALITY, DelayedBeam
 from beam_predictor.sensing.online import OnlineEncoder, encoder_checkpoint
 
@@ -65,7 +66,7 @@ class Stage:
 
     @property
     def stale(self) -> int:
-        return self.pending.stale if self.pending is not None else 0
+        return LatestWorker.stale_of(self.pending)
 
 
 class EncoderNode(ManagedNode):

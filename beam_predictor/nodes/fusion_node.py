@@ -37,6 +37,7 @@ from beam_predictor import contract
 from beam_predictor.nodes.common import (FlushTimer, ManagedNode, box_from_msg, feature_from_msg,
                                          fix_from_msg, qos, run, sensor_subscription, stamp_ns)
 from beam_predictor.runtime.config import FusionNodeConfig
+from beam_predictor.runtime.latest import LatestWorker
 from beam_predictor.runtime.online import OnlinePredictor, Prediction
 from beam_predictor.runtime.sync import StampSynchronizer
 from beam_predictor.window import FrameInput
@@ -167,7 +168,7 @@ class FusionNode(ManagedNode):
                   "waiting_for_history": st["waiting_for_history"], "history_restarts": window["resets"],
                   "gps_missing": window["gps_missing"], "gps_jumps_rejected": window["gps_rejected"],
                   "frames_dropped_late": sync.late, "partial_frames": sync.partial, "restarts": sync.restarts,
-                  "stale_dropped": self.pending.stale if self.pending is not None else 0,
+                  "stale_dropped": LatestWorker.stale_of(self.pending),
                   "predict_ms_p50": self._pct("predict_ms", 50),
                   "predict_ms_p99": self._pct("predict_ms", 99),
                   "sync_wait_ms_p50": self._pct("sync_ms", 50), "sync_wait_ms_p99": self._pct("sync_ms", 99),
@@ -182,7 +183,7 @@ class FusionNode(ManagedNode):
     def close(self) -> None:
         if self.predictor is not None:
             sync = self.sync.stats
-            stale = self.pending.stale if self.pending is not None else 0
+            stale = LatestWorker.stale_of(self.pending)
             print(f"llm_fusion: {self.stats['frames']} frames fused, {self.stats['commands']} commands, "
                   f"{stale} stale dropped, "
                   f"{sync.late} late items dropped, {sync.partial} partial frames "

@@ -25,6 +25,7 @@ from beam_predictor.nodes.common import (FlushTimer, ManagedNode, fix_from_msg, 
                                          stamp_ns, ue_box_msg)
 from beam_predictor.physics.site import read_site
 from beam_predictor.runtime.config import TrackerConfig
+from beam_predictor.runtime.latest import LatestWorker
 from beam_predictor.runtime.sync import StampSynchronizer
 from beam_predictor.sensing.detector import setup_offline
 from beam_predictor.sensing.tracker import CameraModel, UETracker, normalised_box
@@ -109,7 +110,7 @@ class TrackerNode(ManagedNode):
 
     def close(self) -> None:
         if self.ms:
-            stale = self.pending.stale if self.pending is not None else 0
+            stale = LatestWorker.stale_of(self.pending)
             print(f"yolo_tracker: {len(self.ms)} frames, {stale} stale dropped, p50 "
                   f"{np.percentile(self.ms, 50):.1f} ms, p99 {np.percentile(self.ms, 99):.1f} ms per frame",
                   flush=True)

@@ -50,6 +50,11 @@ class LatestWorker:
                 log.exception("%s: frame failed", self.name)
             self.done += 1
 
+    @staticmethod
+    def stale_of(worker: "LatestWorker | None") -> int:
+        """Frames a stage's worker skipped (0 without one: ``drop_stale`` off)."""
+        return worker.stale if worker is not None else 0
+
     def stop(self, timeout: float = 5.0) -> None:
         """Stop after the frame in hand (a waiting one is dropped)."""
         with self._cv:

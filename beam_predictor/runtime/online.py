@@ -96,7 +96,7 @@ class OnlinePredictor:
                                                  "preprocessing; retrain it")
             self.image_prep = from_mapping(ImagePrepConfig, self.meta.image_prep, f"{path}:image_prep")
         self.window = HistoryWindow(cfg.window_spec(), self.site if cfg.needs_site else None)
-        self.runtime = engine.resolve_runtime(runtime, device)
+        self.runtime, self.frozen_check = engine.resolve_runtime(runtime, device), None
         if self.runtime == "onnxruntime" and cfg.kind not in EXPORTABLE:
             if runtime == "onnxruntime":
                 raise engine.ExportError(f"{path}: a '{cfg.kind}' model is not exportable to ONNX "
@@ -125,7 +125,7 @@ class OnlinePredictor:
                                          f"(digest {stored} != {expected}); delete it to re-export")
             log.info("%s: frozen LLM weights identical to the checkpoint's (digest %s; unused by the graph: "
                      "%s)", onnx_path, stored, unused or "none")
-        self.frozen_check = (stored, expected, unused) if llm is not None else None
+            self.frozen_check = (stored, expected, unused)
         return engine.OrtModule(onnx_path, threads)
 
     def image(self, jpeg: bytes | None) -> np.ndarray | None:
