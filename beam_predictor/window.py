@@ -11,7 +11,8 @@ modality's features (``None``: silent sensor or unusable input), the UE box of t
 tracker (``None``: not visible or lost) and the UE's GPS fix (``None``: no fix).  A step
 keeps
 
-* the features with a missing flag per modality;
+* the features with a missing flag per modality (non-finite features count as missing,
+  ``stats["features_nonfinite"]``; so does a non-finite box);
 * the box as (u0, v0, u1, v1, visible), normalised by the image size, zeros when not
   visible (the model masks those steps);
 * the fix in local metres of the site (the model sees it as ``pos``: metres along the
@@ -127,7 +128,7 @@ class HistoryWindow:
     def __init__(self, spec: WindowSpec, site: SiteGeometry | None = None):
         self.spec, self.site = spec, site
         self.steps: deque = deque(maxlen=spec.history)
-        self.stats = {"frames": 0, "resets": 0, "gps_missing": 0, "gps_rejected": 0}
+        self.stats = {"frames": 0, "resets": 0, "gps_missing": 0, "gps_rejected": 0, "features_nonfinite": 0}
         self.reset()
 
     def reset(self) -> None:
@@ -176,9 +177,12 @@ class HistoryWindow:
                 if f.shape != (spec.feature_dim,):
                     raise ValueError(f"feature of '{mod}' has shape {f.shape}, "
                                      f"expected ({spec.feature_dim},)")
+                if not np.isfinite(f).all():          # a faulty encoder: the modality is missing
+                    self.stats["features_nonfinite"] += 1
+                    continue
                 feats[i], missing[i] = f, False
         box = np.zeros(BOX_CHANNELS, np.float32)
-        if frame.box is not None:
+        if frame.box is not None and np.isfinite(np.asarray(frame.box, np.float64)).all():
             box[:4], box[4] = np.asarray(frame.box, np.float32)[:4], 1.0
         en = self._accept_fix(t, frame.fix)
         image = None

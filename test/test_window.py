@@ -48,6 +48,19 @@ def test_stamp_gap_or_jump_back_starts_a_new_history():
     assert not w.ready and w.stats["resets"] == 2
 
 
+def test_non_finite_features_or_box_are_missing_not_fed():
+    w = HistoryWindow(spec())
+    w.push(FrameInput(0, {"image": np.array([np.nan, 1.0]), "gps": np.array([np.inf, 0.0])},
+                      (0.1, np.nan, 0.3, 0.4)))
+    w.push(FrameInput(S // 10, {"image": np.ones(2), "gps": np.ones(2)}, (0.1, 0.2, 0.3, 0.4)))
+    w.push(FrameInput(2 * S // 10, {"image": np.ones(2), "gps": np.ones(2)}, None))
+    a = w.arrays()
+    assert np.isfinite(a["feats"]).all() and np.isfinite(a["box"]).all()
+    np.testing.assert_array_equal(a["missing"][0, 2], [True, True])
+    np.testing.assert_array_equal(a["box"][0, 2], np.zeros(5))
+    assert w.stats["features_nonfinite"] == 2
+
+
 def test_wrong_feature_size_names_the_modality():
     w = HistoryWindow(spec(modalities=("radar",), feature_dim=4))
     with pytest.raises(ValueError, match="radar"):

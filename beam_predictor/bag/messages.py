@@ -163,6 +163,8 @@ def lidar_points(msg) -> np.ndarray:
     raw = np.asarray(msg.data, dtype=np.uint8)
     _require(raw.size >= n * step, C.LIDAR, "data", f"{raw.size} bytes for {n} points of {step}")
     out = np.zeros((n, 4), dtype=np.float32)
+    if n == 0:                     # a cloud of 0 points (a LiDAR that sees nothing): no field to read
+        return out
     for i, name in enumerate(LIDAR_FIELDS):
         f = offsets.get(name)
         if f is None:

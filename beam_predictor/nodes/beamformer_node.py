@@ -6,7 +6,8 @@ During replay the node scores every command against the bag's measured 64-beam p
 the frame's UE position (:mod:`beam_predictor.runtime.closed_loop`), publishes live
 metrics on /bp/closed_loop and RViz markers, and writes its report at shutdown.  A watchdog
 warns on /diagnostics (and in the log) as soon as frames keep coming but commands stopped
-for ``watchdog`` seconds, and again when they flow again.
+for ``watchdog`` seconds, and again when they flow again.  Stamps that jump back (a looped
+bag) start a new epoch of the frame ledger (:class:`~beam_predictor.runtime.closed_loop.FrameLedger`).
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from beam_predictor import contract
 from beam_predictor.bag.messages import EXTRA_PREFIX
 from beam_predictor.config import load_config, output_dir
 from beam_predictor.nodes.common import declare_config, qos, run, sensor_subscription, stamp_ns
-from beam_predictor.runtime.closed_loop import (ClosedLoopMetrics, CommandWatchdog, LoopSample,
+from beam_predictor.runtime.closed_loop import (ClosedLoopMetrics, CommandWatchdog, FrameLedger, LoopSample,
                                                 SimulatedArray, SimulatedWaveguide, pyplot)
 from beam_predictor.runtime.config import BeamformerConfig
 from beam_predictor.twin.config import TwinConfig
@@ -41,12 +42,7 @@ class BeamformerNode(Node):
         self.guide = SimulatedWaveguide(twin.pinching, twin.array.frequency_hz)
         self.metrics = ClosedLoopMetrics()
         pyplot()   # imported now: the report at shutdown must be quick
-        self.truth: dict[int, dict] = {}          # stamp -> power, extras, arrival (wall)
-        self.commands: dict[int, tuple] = {}      # stamp -> (msg, arrival wall, stamp latency ms)
-        # (stamp, pass, position in pass) of every measured frame
-        self.frames: list[tuple[int, int, int]] = []
-        self.scored: set[int] = set()
-        self.command_stamps: set[int] = set()
+        self.ledger = FrameLedger(self.cfg.match_window)
         self.create_subscription(JointTrajectory, contract.BEAM_COMMAND.node_name, self.on_command,
                                  qos(contract.BEAM_COMMAND.qos))
         # ground truth is scored, not acted on: take every frame (reliable, deep) rather than the freshest
@@ -66,8 +62,9 @@ class BeamformerNode(Node):
         self.create_timer(min(0.5, self.cfg.watchdog / 4), self.watch,
                           clock=Clock(clock_type=ClockType.STEADY_TIME))
 
-    def _entry(self, t: int) -> dict:
-        return self.truth.setdefault(t, {"arrival": time.monotonic()})
+    def on_config_change(self, old: BeamformerConfig, new: BeamformerConfig) -> None:
+        """`ros2 param set` of match_window: the ledger forgets by the new window from the next frame on."""
+        self.ledger.match_ns = int(new.match_window * 1e9)
 
     def on_power(self, msg: LaserScan) -> None:
         t = stamp_ns(msg.header)
@@ -77,9 +74,8 @@ class BeamformerNode(Node):
                                       f"expected {contract.NUM_BEAMS}",
                                       throttle_duration_sec=5.0)
             return
-        self._entry(t)["power"] = p
         self.watchdog.frame(time.monotonic())
-        self._try_score(t)
+        self._try_score(self.ledger.power(t, p, time.monotonic()))
 
     def on_info(self, msg: DiagnosticArray) -> None:
         status = next((s for s in msg.status if s.name == contract.FRAME_INFO_STATUS_NAME), None)
@@ -87,25 +83,19 @@ class BeamformerNode(Node):
             return
         t = stamp_ns(msg.header)
         values = {kv.key.removeprefix(EXTRA_PREFIX): kv.value for kv in status.values}
-        seq = int(values.get("seq_index", -1))
-        pos = self.frames[-1][2] + 1 if self.frames and self.frames[-1][1] == seq else 0
-        self.frames.append((t, seq, pos))
-        self._entry(t)["info"] = values
-        self._try_score(t)
+        self._try_score(self.ledger.info(t, values, time.monotonic()))
 
     def on_command(self, msg: JointTrajectory) -> None:
         t = stamp_ns(msg.header)
         lag = (self.get_clock().now().nanoseconds - t) * 1e-6
-        self.commands[t] = (msg, time.monotonic(), lag)
         self.watchdog.command(time.monotonic())
-        self.command_stamps.add(t)
-        self._try_score(t)
+        self._try_score(self.ledger.command(t, msg, time.monotonic(), lag))
 
-    def _try_score(self, t: int) -> None:
-        truth, cmd = self.truth.get(t), self.commands.get(t)
-        if cmd is None or truth is None or "power" not in truth or t in self.scored:
+    def _try_score(self, key: tuple[int, int]) -> None:
+        found = self.ledger.ready(key)
+        if found is None:
             return
-        msg, arrival, lag = cmd
+        truth, (msg, arrival, lag) = found
         values = dict(zip(msg.joint_names, msg.points[0].positions))
         applied = int(values["beam"])
         tops = [int(v) for k, v in values.items() if k.startswith("beam_top")]
@@ -123,14 +113,11 @@ class BeamformerNode(Node):
             ue = [float(info["ue_x"]), float(info["ue_y"]), float(info["ue_z"])]
             best = self.guide.codebook[int(info["pass_codeword"]) - 1]
             pa_loss = self.guide.gain_db(best, ue) - self.guide.gain_db(pa, ue)
-        self.metrics.record(LoopSample(t, applied, optimal, applied == optimal, optimal in tops[:3], loss,
-                                       self.array.gain_loss_db(applied, optimal), pa_loss,
-                                       1e3 * (arrival - truth["arrival"]), lag))
-        self.scored.add(t)
+        self.metrics.record(LoopSample(key[1], applied, optimal, applied == optimal, optimal in tops[:3],
+                                       loss, self.array.gain_loss_db(applied, optimal), pa_loss,
+                                       1e3 * (arrival - truth["arrival"]), lag, key[0]))
+        self.ledger.mark_scored(key)
         self.publish_markers(msg.header, applied, optimal, pa)
-        horizon = t - int(self.cfg.match_window * 1e9)
-        self.truth = {k: v for k, v in self.truth.items() if k >= horizon}
-        self.commands = {k: v for k, v in self.commands.items() if k >= horizon}
 
     def _to_base(self, world) -> list[float]:
         # twin world (x east, y north) -> base_station (x north)
@@ -166,20 +153,8 @@ class BeamformerNode(Node):
             markers.append(s)
         self.marker_pub.publish(MarkerArray(markers=markers))
 
-    def coverage(self, final: bool = True) -> dict:
-        """Commands against measured frames; live (not final), the last second is still in flight."""
-        with_cmd = {t for t, _, _ in self.frames if t in self.scored}
-        warmup = min((pos for t, _, pos in self.frames if t in with_cmd), default=0)
-        settled = self.frames[-1][0] - (0 if final else 1_000_000_000) if self.frames else 0
-        after = [t for t, _, pos in self.frames if pos >= warmup and t <= settled]
-        return {"frames_measured": len(self.frames), "warmup_frames_per_pass": warmup,
-                "frames_after_warmup": len(after), "commands_scored": len(with_cmd),
-                "frames_dropped": sum(t not in with_cmd for t in after),
-                "commands_received": len(self.command_stamps),
-                "commands_unmatched": len(self.command_stamps - {t for t, _, _ in self.frames})}
-
     def publish_live(self) -> None:
-        values = {**self.metrics.summary(), **self.coverage(final=False)}
+        values = {**self.metrics.summary(), **self.ledger.coverage(final=False)}
         text = {k: f"{v:.4g}" if isinstance(v, float) else str(v) for k, v in values.items()}
         status = DiagnosticStatus(name="closed_loop", message="live closed-loop metrics",
                                   values=[KeyValue(key=k, value=v) for k, v in text.items()])
@@ -207,7 +182,7 @@ class BeamformerNode(Node):
         self.diag_pub.publish(msg)
 
     def close(self) -> None:
-        out = self.metrics.write_report(output_dir(self.cfg.report, "closed_loop"), self.coverage())
+        out = self.metrics.write_report(output_dir(self.cfg.report, "closed_loop"), self.ledger.coverage())
         print(f"closed-loop report: {out}", flush=True)
 
 

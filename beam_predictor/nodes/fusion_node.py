@@ -83,7 +83,8 @@ class FusionNode(ManagedNode):
         self.keys = (tuple(self.predictor.modalities) + ("box",) * self.predictor.uses_box + ("fix",)
                      + ("image",) * self.predictor.needs_image)
         self.sync = StampSynchronizer(self.keys, int(self.cfg.tolerance * 1e9), int(self.cfg.max_wait * 1e9),
-                                      restart_ns=int(self.predictor.window.spec.gap_reset_s * 1e9))
+                                      restart_ns=int(self.predictor.window.spec.gap_reset_s * 1e9),
+                                      silent_after=self.cfg.silent_after)
         self.cmd_pub = self.create_lifecycle_publisher(JointTrajectory, contract.BEAM_COMMAND.node_name,
                                                        qos(contract.BEAM_COMMAND.qos))
         self.diag_pub = self.create_lifecycle_publisher(DiagnosticArray, contract.DIAGNOSTICS.node_name,
@@ -167,7 +168,9 @@ class FusionNode(ManagedNode):
         values = {"frames": st["frames"], "commands": st["commands"],
                   "waiting_for_history": st["waiting_for_history"], "history_restarts": window["resets"],
                   "gps_missing": window["gps_missing"], "gps_jumps_rejected": window["gps_rejected"],
+                  "features_nonfinite": window["features_nonfinite"],
                   "frames_dropped_late": sync.late, "partial_frames": sync.partial, "restarts": sync.restarts,
+                  "presumed_silent": ",".join(sorted(self.sync.silent())) or "none",
                   "stale_dropped": LatestWorker.stale_of(self.pending),
                   "predict_ms_p50": self._pct("predict_ms", 50),
                   "predict_ms_p99": self._pct("predict_ms", 99),

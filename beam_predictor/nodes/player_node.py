@@ -8,6 +8,9 @@ message type is not available in this Python environment are skipped with a warn
 With ``lockstep`` the player replays a frame (the messages of one bag time) only once the
 fusion node has acknowledged every earlier sensor frame on /bp/fused, and shifts its
 schedule when it had to wait: the graph sees every frame, at ``rate`` or slower.
+
+``faults`` injects faults into the first pass (:mod:`beam_predictor.runtime.inject`): silent
+topics, empty or NaN payloads, a /clock that stops; ``loop`` makes the stamps jump back.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from std_msgs.msg import Header
 from beam_predictor import contract
 from beam_predictor.nodes.common import declare_config, qos, run
 from beam_predictor.runtime.config import PlayerConfig, wait_counts
+from beam_predictor.runtime.inject import FaultInjector, parse_faults
 from beam_predictor.runtime.replay import ReplaySchedule, bag_topics, iter_messages, recorded_qos
 
 
@@ -53,7 +57,9 @@ class PlayerNode(Node):
         self.clock_pub = self.create_publisher(Clock, contract.CLOCK.node_name, qos(contract.CLOCK.qos))
         self.pubs, self.skipped = {}, []
         recorded = recorded_qos(self.cfg.bag) if self.cfg.offered_qos == "recorded" else {}
-        for topic, msgtype in bag_topics(self.cfg.bag).items():
+        topics = bag_topics(self.cfg.bag)
+        self.injector = FaultInjector(parse_faults(self.cfg.faults, topics)) if self.cfg.faults else None
+        for topic, msgtype in topics.items():
             cls = message_class(msgtype)
             if cls is None:
                 self.skipped.append(f"{topic} ({msgtype})")
@@ -68,8 +74,9 @@ class PlayerNode(Node):
         self.frames_sent, self.acks, self.ack_timeouts = 0, 0, 0
         if self.cfg.lockstep:
             self.create_subscription(Header, contract.FUSED.node_name, self.on_fused, qos(contract.FUSED.qos))
+        faults = f"; injecting {self.cfg.faults}" if self.injector else ""
         self.get_logger().info(f"replaying {self.cfg.bag} at rate {self.cfg.rate or 'max'} "
-                               f"({len(self.pubs)} topics)")
+                               f"({len(self.pubs)} topics){faults}")
 
     def on_fused(self, msg: Header) -> None:
         self.acks += 1
@@ -86,6 +93,8 @@ class PlayerNode(Node):
                                       throttle_duration_sec=5.0)
 
     def publish_clock(self, t_ns: int) -> None:
+        if self.injector is not None and self.injector.clock_stopped(t_ns):
+            return
         msg = Clock()
         msg.clock.sec, msg.clock.nanosec = divmod(t_ns, 1_000_000_000)
         self.clock_pub.publish(msg)
@@ -125,9 +134,12 @@ class PlayerNode(Node):
     def play(self) -> int:
         """Publish the whole bag (again and again with loop); returns the messages published."""
         self.wait_for_graph()
-        count = 0
+        count, passes = 0, 0
         while rclpy.ok():
+            passes += 1
             schedule, frame_t, sensor_frame, frame_clock = None, None, False, None
+            if self.injector is not None:
+                self.injector.new_pass()
             for m in iter_messages(self.cfg.bag, self.cfg.start_offset, topics=set(self.pubs)):
                 if schedule is None:
                     schedule = ReplaySchedule(self.cfg.rate, m.time_ns, time.monotonic())
@@ -136,6 +148,10 @@ class PlayerNode(Node):
                         self.await_fused()
                         schedule.rebase(time.monotonic(), m.time_ns)
                     frame_t, sensor_frame = m.time_ns, False
+                raw = m.raw if self.injector is None else self.injector.message(m.topic, m.msgtype,
+                                                                                m.time_ns, m.raw)
+                if raw is None:                       # silenced
+                    continue
                 if m.topic in SENSOR_TOPICS and not sensor_frame:
                     sensor_frame = True
                     self.frames_sent += 1
@@ -149,15 +165,16 @@ class PlayerNode(Node):
                 if m.time_ns != frame_clock:          # once per bag time: every sim-time node wakes for it
                     self.publish_clock(m.time_ns)
                     frame_clock = m.time_ns
-                self.pubs[m.topic].publish(m.raw)
+                self.pubs[m.topic].publish(raw)
                 count += 1
             if self.cfg.lockstep and sensor_frame:
                 self.await_fused()
-            if not self.cfg.loop:
+            if not self.cfg.loop or 0 < self.cfg.loop_passes <= passes:
                 break
         lockstep = (f"; lock-step: {self.frames_sent} frames, {self.ack_timeouts} acknowledgement timeouts"
                     if self.cfg.lockstep else "")
-        self.get_logger().info(f"done: {count} messages published{lockstep}")
+        injected = f"; faults: {self.injector.summary()}" if self.injector is not None else ""
+        self.get_logger().info(f"done: {count} messages published{lockstep}{injected}")
         return count
 
     def run_to_end(self) -> None:

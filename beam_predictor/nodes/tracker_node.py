@@ -67,7 +67,8 @@ class TrackerNode(ManagedNode):
         self.get_logger().info(f"YOLO weights {self.cfg.weights} ({self.tracker.runtime}"
                                + (f", {self.tracker.onnx})" if self.tracker.onnx else ")"))
         self.sync = StampSynchronizer(("image", "fix"), int(self.cfg.gps_tolerance * 1e9),
-                                      int(self.cfg.max_wait * 1e9), restart_ns=int(self.cfg.gap_reset * 1e9))
+                                      int(self.cfg.max_wait * 1e9), restart_ns=int(self.cfg.gap_reset * 1e9),
+                                      silent_after=self.cfg.silent_after)
         self.tracks_pub = self.create_lifecycle_publisher(PointCloud2, contract.TRACKS.node_name,
                                                           qos(contract.TRACKS.qos))
         self.box_pub = self.create_lifecycle_publisher(PolygonStamped, contract.UE_BOX.node_name,
@@ -117,7 +118,8 @@ class TrackerNode(ManagedNode):
 
     def track(self, msg: CompressedImage, fix) -> None:
         t = stamp_ns(msg.header)
-        image = cv2.imdecode(np.frombuffer(bytes(msg.data), np.uint8), cv2.IMREAD_COLOR)
+        data = bytes(msg.data)        # OpenCV asserts on an empty buffer; a zero-size image is undecodable
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
         boxes, ue = self.tracker.track(t, image, fix)
         if ue is None:
             self.get_logger().warning(f"{contract.CAMERA.name}: frame at {t} ns does not decode",

@@ -83,6 +83,7 @@ class LoopSample:
     pa_loss_db: float
     e2e_ms: float
     stamp_latency_ms: float
+    epoch: int = 0              # the pass of a looped replay (FrameLedger)
 
 
 def pyplot():
@@ -126,6 +127,82 @@ class CommandWatchdog:
         text = f"commands flow again after {now - self.silent_since:.1f} s"
         self.silent_since = None
         return False, text
+
+
+class FrameLedger:
+    """The beamformer's bookkeeping: measured frames (power, frame info) and commands matched by stamp.
+
+    A frame is keyed (epoch, stamp).  A measured stamp more than ``match_window_s`` behind the newest
+    one starts a new epoch (a looped bag or a restarted source replays earlier stamps), so a looped
+    bag is scored pass after pass instead of matching its second pass to the first's leftovers.
+    Truth and commands older than ``match_window_s`` before a scored frame are forgotten."""
+
+    def __init__(self, match_window_s: float):
+        self.match_ns = int(match_window_s * 1e9)
+        self.epoch, self.newest = 0, None
+        self.truth: dict[tuple, dict] = {}          # key -> power, info, arrival (monotonic s)
+        self.commands: dict[tuple, tuple] = {}      # key -> (payload, arrival, stamp latency ms)
+        self.frames: list[tuple[tuple, int, int]] = []   # (key, pass, position in pass), measured
+        self.scored: set[tuple] = set()
+        self.command_keys: set[tuple] = set()
+
+    def _measured(self, t: int, now: float) -> tuple[int, int]:
+        if self.newest is not None and t < self.newest - self.match_ns:
+            self.epoch += 1
+            self.truth.clear()
+            self.commands.clear()
+            self.newest = None
+        self.newest = t if self.newest is None else max(self.newest, t)
+        key = (self.epoch, t)
+        self.truth.setdefault(key, {"arrival": now})
+        return key
+
+    def power(self, t: int, power: np.ndarray, now: float) -> tuple[int, int]:
+        key = self._measured(t, now)
+        self.truth[key]["power"] = power
+        return key
+
+    def info(self, t: int, values: dict, now: float) -> tuple[int, int]:
+        key = self._measured(t, now)
+        seq = int(values.get("seq_index", -1))
+        last = self.frames[-1] if self.frames else None
+        pos = last[2] + 1 if last and last[1] == seq and last[0][0] == self.epoch else 0
+        self.frames.append((key, seq, pos))
+        self.truth[key]["info"] = values
+        return key
+
+    def command(self, t: int, payload, now: float, latency_ms: float) -> tuple[int, int]:
+        key = (self.epoch, t)
+        self.commands[key] = (payload, now, latency_ms)
+        self.command_keys.add(key)
+        return key
+
+    def ready(self, key) -> tuple[dict, tuple] | None:
+        """(truth, command) of a frame that has both and is not scored yet."""
+        truth, cmd = self.truth.get(key), self.commands.get(key)
+        if cmd is None or truth is None or "power" not in truth or key in self.scored:
+            return None
+        return truth, cmd
+
+    def mark_scored(self, key) -> None:
+        self.scored.add(key)
+        horizon = (key[0], key[1] - self.match_ns)
+        self.truth = {k: v for k, v in self.truth.items() if k >= horizon}
+        self.commands = {k: v for k, v in self.commands.items() if k >= horizon}
+
+    def coverage(self, final: bool = True) -> dict:
+        """Commands against measured frames; live (not final), the last second is still in flight."""
+        with_cmd = {k for k, _, _ in self.frames if k in self.scored}
+        warmup = min((pos for k, _, pos in self.frames if k in with_cmd), default=0)
+        last = self.frames[-1][0] if self.frames else (0, 0)
+        settled = (last[0], last[1] - (0 if final else 1_000_000_000))
+        after = [k for k, _, pos in self.frames if pos >= warmup and k <= settled]
+        return {"frames_measured": len(self.frames), "warmup_frames_per_pass": warmup,
+                "frames_after_warmup": len(after), "commands_scored": len(with_cmd),
+                "frames_dropped": sum(k not in with_cmd for k in after),
+                "commands_received": len(self.command_keys),
+                "commands_unmatched": len(self.command_keys - {k for k, _, _ in self.frames}),
+                "stamp_epochs": self.epoch + 1}
 
 
 class ClosedLoopMetrics:

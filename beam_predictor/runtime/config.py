@@ -25,6 +25,11 @@ def _p(default, doc: str, path: bool = False, dynamic: bool = False):
 
 
 # the model-serving parameters of the tracker, the encoders and the fusion node
+def _silent_after():
+    return _p(3, "frames an input must miss in a row before frames stop waiting max_wait for it (a dead "
+                 "sensor then adds no latency; its next message ends it); 0 = always wait")
+
+
 def _threads():
     return _p(1, "CPU threads of this process's model, torch or ONNX Runtime (1: the graph's processes share "
                  "the cores)")
@@ -53,6 +58,7 @@ class PlayerConfig:
     rate: float = _p(1.0, "replay speed factor; 0 = as fast as possible")
     start_offset: float = _p(0.0, "seconds skipped from the bag's start")
     loop: bool = _p(False, "replay the bag again from the start when it ends")
+    loop_passes: int = _p(0, "with loop: stop after this many passes of the bag; 0 = never")
     clock_hz: float = _p(40.0, "/clock publications per second between messages (as `ros2 bag play "
                                "--clock`'s default; every use_sim_time node wakes for each)")
     start_timeout: float = _p(120.0, "s: at most this long waiting for the graph (a subscriber on every "
@@ -70,6 +76,10 @@ class PlayerConfig:
                                "on /bp/fused (never faster than rate): every frame reaches every stage, "
                                "whatever the machine's speed (the integration test's mode)")
     lockstep_timeout: float = _p(10.0, "s: lock-step waits at most this for a frame's acknowledgement")
+    faults: str = _p("", "fault injection for tests and `make faults`: comma-separated "
+                         "KIND[:TOPIC]@START+DURATION (s of bag time) with KIND silent, empty, nan or "
+                         "clock_stop (runtime/inject.py); "
+                         "\"\" = replay the bag as recorded")
 
 
 @dataclass(frozen=True)
@@ -85,6 +95,7 @@ class TrackerConfig:
     imgsz: int = _p(320, "YOLO inference size (pixels)")
     gps_tolerance: float = _p(0.06, "s: UE fix matched to a camera frame within this")
     max_wait: float = _p(0.1, "s (wall): a camera frame waits at most this for the UE fix of its stamp")
+    silent_after: int = _silent_after()
     gap_reset: float = _p(1.0, "s without frames starts a new sequence (tracks forgotten)")
     annotate: bool = _p(True, "publish the annotated camera image for RViz (costs a JPEG encode)",
                         dynamic=True)
@@ -119,6 +130,7 @@ class FusionNodeConfig:
     tolerance: float = _p(0.02, "s: features within this of each other belong to one frame", dynamic=True)
     max_wait: float = _p(0.15, "s (wall): a frame missing an input is fused without it after this",
                          dynamic=True)
+    silent_after: int = _silent_after()
     top_k: int = _p(3, "ranked beam candidates per step in the command")
     diagnostics_period: float = _p(1.0, "s between /diagnostics messages")
     drop_stale: bool = _drop_stale()

@@ -43,7 +43,7 @@ LAUNCH_ARGUMENTS: dict[str, tuple[str, str]] = {
                               "(an encoder_<modality> node each); '' = config/v2i.yaml's"),
     "lockstep": ("false", "replay each frame only once the fusion node has acknowledged the previous one "
                           "(every frame reaches every stage, however slow the machine); the synchronizers "
-                          "then wait up to the player's lockstep_timeout for a frame's inputs"),
+                          "then wait up to half the player's lockstep_timeout for a frame's inputs"),
     "params_file": ("", "ROS 2 parameters file of the nodes; '' = the shipped config/v2i.params.yaml"),
     "rviz": ("false", "start RViz with config/v2i.rviz"),
     "static_tf": ("true", "start the tf2_ros static transforms of the sensor frames (false where tf2_ros "
@@ -152,8 +152,9 @@ def build_graph(args: dict[str, str] | None = None, config_file: str | Path | No
         raise ConfigError("launch argument lockstep:=true needs a bag to replay")
     player = _params(PlayerConfig, "bag_player", bag=a["bag"], rate=float(a["rate"]),
                      lockstep=_truthy(a["lockstep"]) or None) if replay else {}
-    # lock-step: a frame's inputs all come, however slowly; the synchronizers wait for them
-    wait = player["lockstep_timeout"] if player.get("lockstep") else None
+    # lock-step: a frame's inputs all come, however slowly; the synchronizers wait for them, up to half the
+    # player's wait for the frame's acknowledgement (the other half is for fusing it)
+    wait = player["lockstep_timeout"] / 2 if player.get("lockstep") else None
     fusion = _params(FusionNodeConfig, "llm_fusion", checkpoint=a["checkpoint"], device=a["device"],
                      site=a["site"], runtime=a["runtime"], max_wait=wait)
     modalities, feature_dim, fusion_reads_camera = checkpoint_inputs(fusion["checkpoint"])

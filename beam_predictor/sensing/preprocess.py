@@ -56,6 +56,8 @@ def prep_image(jpeg: bytes | None, cfg: ImagePrepConfig) -> Prepared:
 def prep_radar(cube: np.ndarray | None, cfg: RadarPrepConfig) -> Prepared:
     if cube is None:
         return Prepared(None, "no radar")
+    if cube.size == 0:
+        return Prepared(None, f"empty radar cube (shape {cube.shape})")
     if not np.isfinite(cube).all():
         return Prepared(None, "non-finite radar samples")
     if cfg.remove_static:

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from beam_predictor.runtime.closed_loop import (ClosedLoopMetrics, LoopSample, SimulatedArray,
+from beam_predictor.runtime.closed_loop import (ClosedLoopMetrics, FrameLedger, LoopSample, SimulatedArray,
                                                 SimulatedWaveguide)
 from beam_predictor.twin.config import PinchingConfig
 
@@ -59,3 +59,46 @@ def test_watchdog_warns_when_frames_come_without_commands_and_clears_when_they_r
     silent, text = w.check(8.6)
     assert not silent and "again after 2.6 s" in text
     assert w.check(20.0) is None                       # the replay ended: no frames, nothing to say
+
+
+def feed(ledger: FrameLedger, stamps, seq: int, commanded) -> list:
+    """Measured frames at ``stamps`` (s) of pass ``seq``; commands for those in ``commanded``; returns the
+    keys scored."""
+    done = []
+    for t in stamps:
+        ns = int(t * 1e9)
+        ledger.info(ns, {"seq_index": str(seq)}, 0.0)
+        key = ledger.power(ns, np.ones(4), 0.0)
+        if t in commanded:
+            ledger.command(ns, "cmd", 0.0, 1.0)
+        if ledger.ready(key) is not None:
+            ledger.mark_scored(key)
+            done.append(key)
+    return done
+
+
+def test_ledger_matches_commands_by_stamp_and_counts_coverage():
+    ledger = FrameLedger(match_window_s=5.0)
+    stamps = [0.25 * i for i in range(10)]                      # 0 ... 2.25 s
+    scored = feed(ledger, stamps, 0, set(stamps[3:8]))       # warm-up of 3, two dropped at the end
+    assert [k[1] for k in scored] == [int(t * 1e9) for t in stamps[3:8]]
+    assert ledger.ready(scored[0]) is None                     # scored once
+    cov = ledger.coverage()
+    assert cov["warmup_frames_per_pass"] == 3 and cov["frames_after_warmup"] == 7
+    assert cov["commands_scored"] == 5 and cov["frames_dropped"] == 2 and cov["stamp_epochs"] == 1
+    assert ledger.coverage(final=False)["frames_after_warmup"] == 3      # 0.75 ... 1.25 s; the rest in flight
+    late = ledger.command(int(50e9), "cmd", 0.0, 1.0)                       # no frame of that stamp
+    assert ledger.ready(late) is None and ledger.coverage()["commands_unmatched"] == 1
+
+
+def test_stamps_that_jump_back_start_a_new_epoch_and_are_scored_again():
+    ledger = FrameLedger(match_window_s=5.0)
+    stamps = [10 + 0.1 * i for i in range(60)]                 # a 6 s pass, looped
+    first = feed(ledger, stamps, 0, set(stamps[3:]))
+    second = feed(ledger, stamps, 0, set(stamps[3:]))
+    assert len(first) == len(second) == 57
+    assert {k[0] for k in first} == {0} and {k[0] for k in second} == {1}
+    cov = ledger.coverage()
+    assert cov["stamp_epochs"] == 2 and cov["commands_scored"] == 114 and cov["frames_dropped"] == 0
+    assert cov["warmup_frames_per_pass"] == 3                  # positions restart with the epoch
+    assert len(ledger.truth) <= 52                             # forgotten beyond the match window

@@ -118,8 +118,8 @@ def test_graph_contents_follow_the_arguments():
     specs = {s.name: s for s in build_graph({"lockstep": "true"})}
     assert specs["bag_player"].parameters["lockstep"] is True
     timeout = specs["bag_player"].parameters["lockstep_timeout"]
-    assert specs["llm_fusion"].parameters["max_wait"] == timeout
-    assert specs["yolo_tracker"].parameters["max_wait"] == timeout
+    assert specs["llm_fusion"].parameters["max_wait"] == timeout / 2     # half: the other is for fusing
+    assert specs["yolo_tracker"].parameters["max_wait"] == timeout / 2
     assert build_graph()[0].parameters["lockstep"] is False
     with pytest.raises(ConfigError, match="needs a bag"):
         build_graph({"bag": "none", "lockstep": "true"})

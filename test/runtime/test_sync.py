@@ -63,3 +63,35 @@ def test_next_deadline_is_the_oldest_pending_frame_timing_out():
     assert s.next_deadline_ns() == 130 * MS
     s.poll(now_ns=130 * MS)
     assert s.next_deadline_ns() is None
+
+
+def test_a_key_silent_for_three_sets_stops_delaying_frames_until_it_returns():
+    s = make()
+    now = 0
+    for i in range(3):                                    # b dies: three frames wait max_wait for it
+        t = (100 + 100 * i) * MS
+        s.add("a", t, 1, now_ns=now)
+        assert s.add("box", t, 3, now_ns=now) == []
+        now += 100 * MS
+        assert len(s.poll(now_ns=now)) == 1
+    assert s.silent() == {"b"}
+    s.add("a", 400 * MS, 1, now_ns=now)
+    out = s.add("box", 400 * MS, 3, now_ns=now)           # no wait now
+    assert len(out) == 1 and out[0].missing(s.keys) == ["b"] and s.stats.presumed_silent == 1
+    s.add("b", 500 * MS, 2, now_ns=now)                   # b is back: the next frame waits for it again
+    assert s.silent() == set()
+    s.add("a", 500 * MS, 1, now_ns=now)
+    out = s.add("box", 500 * MS, 3, now_ns=now)
+    assert len(out) == 1 and out[0].complete
+    s.add("a", 600 * MS, 1, now_ns=now)
+    assert s.add("box", 600 * MS, 3, now_ns=now) == []    # waits for b
+    assert s.stats.missing_by_key["b"] == 4
+
+
+def test_silent_after_zero_always_waits():
+    s = StampSynchronizer(("a", "b"), 5 * MS, 100 * MS, silent_after=0)
+    for i in range(5):
+        s.add("a", (100 + 100 * i) * MS, 1, now_ns=i * 200 * MS)
+        assert s.poll(now_ns=i * 200 * MS + 99 * MS) == []
+        assert len(s.poll(now_ns=i * 200 * MS + 100 * MS)) == 1
+    assert s.silent() == set()
