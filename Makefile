@@ -29,7 +29,7 @@ TWIN_WORKERS    ?= 1
 SHARED_DATA     ?= ../shared/data
 
 .PHONY: help setup test demo dataset bench-convert bench-sensing pretrain detector twin-pictures twin-stats \
-	twin-realism model bench-model bench-data-ratio bench-paper002 ablate-modalities ablate-unfrozen bench-budget bench-ros bench-stages faults export clean \
+	twin-realism model bench-model bench-data-ratio bench-paper002 ablate-modalities ablate-unfrozen bench-budget bench-ros bench-stages faults soak export clean \
 	twin-ceiling
 
 help:
@@ -50,7 +50,8 @@ help:
 	@echo "make bench-ros - live graph: latency, drops, CPU per stage, peak RSS (torch vs ONNX Runtime, 1 vs 4"
 	@echo "                 encoder processes; 1x and 2x; idle and one core busy)"
 	@echo "make bench-stages - each model stage in torch and in ONNX Runtime, one thread"
-	@echo "make faults - damaged bags, fuzzed DeepSense input, killed nodes: what happened and what was lost"
+	@echo "make faults - damaged bags, fuzzed DeepSense input, live faults, killed nodes, overload: what happened and what was lost"
+	@echo "make soak - 30 min looped replay (MINUTES=n): RSS, latency and drops each minute, the RSS slope"
 	@echo "make export - the ONNX Runtime exports of the graph's models (cached under \$$ROS_HOME/beam_predictor/onnx)"
 
 setup: $(STAMP)
@@ -165,6 +166,9 @@ bench-stages: $(SAMPLE_SCENARIO)/scenario.csv
 
 faults: setup $(SAMPLE_BAG)/metadata.yaml
 	$(PY) scripts/faults.py --bag $(SAMPLE_BAG) --out reports/faults
+
+soak: setup $(SAMPLE_BAG)/metadata.yaml
+	$(PY) scripts/soak.py --bag $(SAMPLE_BAG) --minutes $(or $(MINUTES),30) --out reports/soak
 
 export: setup $(SAMPLE_SCENARIO)/scenario.csv
 	$(CLI) export

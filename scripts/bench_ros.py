@@ -28,22 +28,18 @@ from __future__ import annotations
 
 import argparse
 import csv
-import dataclasses
 import json
 import os
 import re
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from beam_predictor.runtime.graph import build_graph
-from beam_predictor.runtime.runner import GraphRunner, ros_env
+from beam_predictor.runtime.graph import build_graph, with_parameters
+from beam_predictor.runtime.runner import GraphRunner, busy_core, ros_env
 
 STAGES = {"tracker": ("yolo_tracker",), "encoders": ("encoder",), "fusion": ("llm_fusion",),
           "beamformer": ("beamformer",)}
 STALE = re.compile(r"(\d+) stale dropped")
-BUSY_S = 900          # the background load stops itself after this, whatever happens to the script
 
 
 CONFIGS = {"torch/4": ("torch", "per_modality"), "onnxruntime/4": ("onnxruntime", "per_modality"),
@@ -55,8 +51,7 @@ def run_once(bag: str, rate: float, config: str, work: Path) -> dict:
     tag = f"{runtime}_{processes}_{rate:g}"
     report = work / f"report_{tag}"
     args = {"bag": bag, "rate": str(rate), "runtime": runtime, "encoder_processes": processes}
-    specs = [dataclasses.replace(s, parameters={**s.parameters, "report": str(report)})
-             if s.name == "beamformer" else s for s in build_graph(args)]
+    specs = with_parameters(build_graph(args), {"beamformer": {"report": str(report)}})
     runner = GraphRunner(specs, work / f"logs_{tag}", env=ros_env())
     codes = runner.run(ready_timeout=240, duration=600)
     if codes.get("bag_player") != 0:
@@ -71,11 +66,6 @@ def run_once(bag: str, rate: float, config: str, work: Path) -> dict:
     rss = sum(u["peak_rss_mb"] or 0.0 for u in runner.usage.values())
     return {**m, **cpu, "cpu_total_ms": sum(cpu.values()), "stale": stale, "peak_rss_mb": rss,
             "processes": len(runner.usage)}
-
-
-def busy_core() -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", f"import time\nend = time.time() + {BUSY_S}\n"
-                             "while time.time() < end:\n    pass\n"])
 
 
 def main() -> None:

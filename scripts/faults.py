@@ -1,20 +1,29 @@
 """The fault suite's table (``make faults``): what was injected, what the package did, what was lost.
 
 Bag cases work on copies of the sample bag (damage, then the reader, then ``bag-repair``);
-the data case runs the DeepSense fuzz tests; the live cases replay the sample bag at rate
-0.25 through the graph (loopback, one domain) and SIGKILL the fusion node and then the
-encoders inside a pass, as ``test/nodes/test_node_kill.py`` does.  Every case is also a pytest
-(named in the table); this script adds the figures.  Prints a markdown table and writes
-faults.csv to --out.
+the data case runs the DeepSense fuzz tests.  The live cases replay the sample bag through the
+graph (loopback, a domain of their own):
+
+* the suite's fault plan (a sensor silent for 5 s, NaN and zero-size inputs, a /clock that
+  stops) in the first of two lock-step passes, the second repeating the first's stamps, as
+  ``test/nodes/test_live_faults.py`` does;
+* SIGKILL of the fusion node, the encoders, the tracker and the beamformer inside a pass at
+  rate 0.25, as ``test/nodes/test_node_kill.py`` does; "ready" is the respawned node's ready
+  line (model loaded, subscribed);
+* a 10x replay (overload) and a 1x replay with one core kept busy.
+
+Every case is also a pytest (named in the table) with timing-free checks; this script adds the
+figures.  Prints a markdown table and writes faults.csv to --out.
 
     python scripts/faults.py --bag rosbags/twin_sample
 """
 from __future__ import annotations
 
 import argparse
+import ast
 import csv
-import dataclasses
 import json
+import os
 import re
 import shutil
 import signal
@@ -25,11 +34,19 @@ import threading
 import time
 from pathlib import Path
 
+from beam_predictor import contract
 from beam_predictor.bag import integrity
 from beam_predictor.bag.reader import BagError, BagFrameReader
+from beam_predictor.model.checkpoint import read_config
+from beam_predictor.runtime.closed_loop import scored_so_far
+from beam_predictor.runtime.graph import build_graph, with_parameters
+from beam_predictor.runtime.inject import fault_replay, suite_plan
+from beam_predictor.runtime.runner import GraphRunner, busy_core, ros_env
 
 REPO = Path(__file__).resolve().parents[1]
 ROWS: list[dict] = []
+KILL_RATE = 0.25
+KILLS = (("llm_fusion", 10), ("encoders", 6), ("yolo_tracker", 6), ("beamformer", 6))   # node, scored after
 
 
 def row(case, injected, happened, kept="", recovery="", lost="", test=""):
@@ -120,52 +137,140 @@ def fuzz_case() -> None:
         if proc.returncode == 0 else f"FAILED: {last}", "", "", "", "test/deepsense/test_fuzz.py")
 
 
-def live_cases(bag: Path, work: Path) -> None:
-    from beam_predictor.runtime.graph import build_graph
-    from beam_predictor.runtime.runner import GraphRunner, ros_env
-    scored = re.compile(r"\[beamformer\]: frames=(\d+)")
-    specs = [dataclasses.replace(s, parameters={**s.parameters, "report": str(work / "report")})
-             if s.name == "beamformer" else s for s in build_graph({"bag": str(bag), "rate": "0.25"})]
-    runner = GraphRunner(specs, work / "logs", env=ros_env())
-    kills: list[tuple[str, int, float]] = []
+def _domain(offset: int) -> int:
+    return (os.getpid() + offset) % 100 + 1
 
-    def count() -> int:
-        log = runner._log("beamformer")
-        found = scored.findall(log.read_text(errors="replace")) if log.is_file() else []
-        return int(found[-1]) if found else 0
+
+def _summary(report: Path) -> dict:
+    path = report / "summary.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def kill_cases(bag: Path, work: Path) -> None:
+    """SIGKILL the fusion node, the encoders, the tracker and the beamformer, one after the other,
+    each once 6 more commands were scored after the previous kill (commands resumed)."""
+    specs = with_parameters(build_graph({"bag": str(bag), "rate": str(KILL_RATE)}),
+                            {"beamformer": {"report": str(work / "report")}})
+    runner = GraphRunner(specs, work / "logs", env=ros_env(domain_id=_domain(1)))
+    kills: list[dict] = []
 
     def killer() -> None:
-        for name, after in (("llm_fusion", 10), ("encoders", 6)):
-            target = after if not kills else kills[-1][1] + after
+        for name, after in KILLS:
+            target = after if not kills else kills[-1]["scored"] + after
             deadline = time.monotonic() + 300
-            while count() < target and time.monotonic() < deadline:
-                time.sleep(0.2)
-            kills.append((name, count(), time.monotonic()))
+            while scored_so_far(runner.log_text("beamformer")) < target and time.monotonic() < deadline:
+                time.sleep(0.1)
+            ready = runner.ready_count(name)
+            kill = {"name": name, "scored": scored_so_far(runner.log_text("beamformer")),
+                    "t": time.monotonic()}
             runner.procs[name].send_signal(signal.SIGKILL)
+            while runner.ready_count(name) <= ready and time.monotonic() < deadline + 60:
+                time.sleep(0.05)
+            kill["ready_s"] = time.monotonic() - kill["t"]
+            kills.append(kill)
 
     thread = threading.Thread(target=killer, daemon=True)
     thread.start()
     codes = runner.run(ready_timeout=240, duration=600)
     thread.join(timeout=5)
-    summary = json.loads((work / "report" / "summary.json").read_text())
-    log = runner._log("beamformer").read_text(errors="replace")
+    log = runner.log_text("beamformer")
     flows = [float(x) for x in re.findall(r"commands flow again after ([\d.]+) s", log)]
     warned = [float(x) for x in re.findall(r"no /bp/beam_command for ([\d.]+) s", log)]
-    back = {name: t for name, _, t in runner.respawns}
+    respawned = {name: t for name, _, t in runner.respawns}
+    cfg = read_config(next(s.parameters["checkpoint"] for s in specs if s.name == "llm_fusion"))
+    goal = 2.0 + cfg.task.history * cfg.inputs.frame_period_s / KILL_RATE
+    after = _summary(work / "report")
+    for k in kills:
+        name = k["name"]
+        back = f"process again after {respawned.get(name, float('nan')) - k['t']:.1f} s, ready after " \
+               f"{k['ready_s']:.1f} s"
+        took = k["ready_s"]
+        if name == "llm_fusion":
+            happened = (f"{back}; watchdog WARN on /diagnostics after {warned[0]:.1f} s without commands, "
+                        "cleared when they returned" if warned else f"{back}; no watchdog WARN")
+            took = flows[0] if flows else float("inf")
+            recovery = (f"commands again {took:.1f} s after the last one" if flows
+                        else "commands never resumed")
+        elif name == "beamformer":
+            happened = f"{back}; the respawned actuator scored {after.get('commands_scored', 0)} commands"
+            recovery = f"actuator back after {took:.1f} s"
+        else:
+            happened = f"{back}; the fusion node kept commanding from the other inputs (partial frames)"
+            recovery = f"commands never stopped; the node back after {took:.1f} s"
+        met = "met" if took <= goal else "NOT met"
+        row(f"kill_{name}", f"SIGKILL {name} mid-pass (replay at {KILL_RATE:g}x)", happened,
+            "the next kill came after 6 more commands" if name != KILLS[-1][0] else "",
+            f"{recovery}; goal 2 s + H frames = {goal:.1f} s {met}", "", "test/nodes/test_node_kill.py")
     crashed = {n: c for n, c in codes.items() if c != 0}
-    lost = summary["frames_after_warmup"] - summary["commands_scored"]
-    for name, _, t_kill in kills:
-        row(f"kill_{name}", f"SIGKILL {name} mid-pass (replay at 0.25x)",
-            f"respawned after {back.get(name, float('nan')) - t_kill:.1f} s"
-            + ((f"; watchdog WARN on /diagnostics after {warned[0]:.1f} s without commands, cleared "
-                "when they returned" if warned else "; no watchdog WARN") if name == "llm_fusion"
-               else "; the fusion node kept commanding from GPS and the box"),
-            f"{summary['commands_scored']}/{summary['frames_after_warmup']} frames commanded in the run",
-            (f"commands again {flows[0]:.1f} s after the last one" if name == "llm_fusion" and flows else ""),
-            f"{lost} frames without a command in the run (both kills)",
-            "test/nodes/test_node_kill.py")
-    if crashed:
-        row("other_nodes", "the kills above", f"exit codes {crashed}")
+    if crashed or len(kills) < len(KILLS):
+        row("kills", "the kills above", f"FAILED: exit codes {crashed}, {len(kills)}/{len(KILLS)} kills done")
+
+
+def live_fault_cases(bag: Path, work: Path) -> None:
+    """The suite's plan (runtime/inject.suite_plan) in the first of two lock-step passes of the bag."""
+    plan = suite_plan(bag)
+    runner = GraphRunner(fault_replay(bag, work / "report", plan), work / "logs",
+                         env=ros_env(domain_id=_domain(2)))
+    codes = runner.run(ready_timeout=240, duration=900)
+    m = _summary(work / "report")
+    player, fusion = runner.log_text("bag_player"), runner.log_text("llm_fusion")
+    enc = {mod: int(n) for mod, n in re.findall(r"encoders/(\w+): \d+ frames, (\d+) missing",
+                                                runner.log_text("encoders"))}
+    touched = dict(re.findall(r"(\S+@[\d.]+\+[\d.]+): (\d+) ", player))
+    missing = re.findall(r"partial frames \(missing (\{.*?\})\)", fusion)
+    missing = ast.literal_eval(missing[-1]) if missing else {}
+    crashed = {n: c for n, c in codes.items() if c != 0}
+    ok = "no crash, no respawn" if not crashed and not runner.respawns else f"FAILED: exit codes {crashed}"
+    kept = f"{m.get('commands_scored', 0)}/{m.get('frames_after_warmup', 0)} frames commanded (both passes)"
+    by_kind = {}
+    for fault in plan.split(","):
+        key = next((k for k in touched if fault.split("@")[0] == k.split("@")[0]), None)
+        by_kind[fault.split("@")[0]] = (fault, int(touched[key]) if key else 0)
+    radar = f"silent:{contract.RADAR.name}"
+    fault, n = by_kind[radar]
+    row("sensor_silent_5s", f"{fault}: {n} radar cubes not published",
+        f"{ok}; fused without radar in {missing.get('radar', '?')} frames (frames stopped waiting for it "
+        "after 3), radar fused again from the first frame after", kept, "0 frames after it returned",
+        f"{missing.get('radar', '?')} radar features", "test/nodes/test_live_faults.py")
+    for kind, mod in (("nan:" + contract.UE_GPS.name, "gps"), ("empty:" + contract.CAMERA.name, "image"),
+                      ("empty:" + contract.LIDAR.name, "lidar"), ("nan:" + contract.RADAR.name, "radar")):
+        fault, n = by_kind[kind]
+        extra = "; the tracker published an empty UE box" if mod == "image" else ""
+        row(f"{kind.split(':')[0]}_{mod}", f"{fault}: {n} messages", f"{ok}; the {mod} encoder published "
+            f"'missing' ({enc.get(mod, '?')} in the run){extra}", kept, "the next frame", f"{n} {mod} inputs",
+            "test/nodes/test_live_faults.py")
+    fault, n = by_kind["clock_stop"]
+    row("clock_stops", f"{fault}: {n} /clock publications held", f"{ok}; every frame of the pass commanded "
+        "(the nodes run on stamps and the steady clock)", kept, "", "0", "test/nodes/test_live_faults.py")
+    row("stamps_jump_back", "the bag looped: the second pass repeats the first's stamps",
+        f"{ok}; the fusion window and synchronizer restarted; the beamformer scored the pass as stamp epoch "
+        f"{m.get('stamp_epochs', '?')}", kept, "", "0",
+        "test/nodes/test_live_faults.py, test/runtime/test_closed_loop.py")
+
+
+def load_cases(bag: Path, work: Path) -> None:
+    """10x replay overload, and 1x with one core kept busy (not lock-step: drops are the measure)."""
+    for case, rate, busy in (("overload_10x", 10.0, False), ("one_core_busy", 1.0, True)):
+        report = work / case / "report"
+        runner = GraphRunner(with_parameters(build_graph({"bag": str(bag), "rate": str(rate)}),
+                                             {"beamformer": {"report": str(report)}}),
+                             work / case / "logs", env=ros_env(domain_id=_domain(3)))
+        load = busy_core() if busy else None
+        try:
+            codes = runner.run(ready_timeout=240, duration=600)
+        finally:
+            if load is not None:
+                load.kill()
+                load.wait()
+        m = _summary(report)
+        crashed = {n: c for n, c in codes.items() if c != 0}
+        rss = sum(u["peak_rss_mb"] or 0.0 for u in runner.usage.values())
+        row(case, f"replay at {rate:g}x" + (", a spin loop on one of the 2 cores" if busy else ""),
+            ("no crash" if not crashed else f"FAILED: exit codes {crashed}")
+            + f"; e2e p99 {m.get('e2e_p99_ms', float('nan')):.0f} ms; peak RSS of the graph {rss:.0f} MB",
+            f"{m.get('commands_scored', 0)}/{m.get('frames_after_warmup', 0)} frames commanded",
+            "", f"{m.get('frames_dropped', 0)} frames without a command (newest-frame policy)",
+            "test/nodes/test_graph_replay.py (lock-step, busy core)" if busy else "")
 
 
 def main() -> None:
@@ -183,7 +288,10 @@ def main() -> None:
         bag_cases(sealed, Path(tmp))
         other_bags(Path(tmp) / "other")
         fuzz_case()
-        live_cases(Path(args.bag).resolve(), Path(tmp) / "live")
+        bag = Path(args.bag).resolve()
+        live_fault_cases(bag, Path(tmp) / "live_faults")
+        kill_cases(bag, Path(tmp) / "kills")
+        load_cases(bag, Path(tmp) / "load")
     with (out / "faults.csv").open("w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(ROWS[0]))
         w.writeheader()

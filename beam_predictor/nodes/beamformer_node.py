@@ -57,7 +57,7 @@ class BeamformerNode(Node):
         self.create_timer(self.cfg.metrics_period, self.publish_live)
         self.diag_pub = self.create_publisher(DiagnosticArray, contract.DIAGNOSTICS.node_name,
                                               qos(contract.DIAGNOSTICS.qos))
-        self.watchdog = CommandWatchdog(self.cfg.watchdog, time.monotonic())
+        self.watchdog = CommandWatchdog(self.cfg.watchdog, time.monotonic(), self.cfg.watchdog_warmup)
         # on the steady clock: the watchdog measures wall time, whatever the replay's /clock does
         self.create_timer(min(0.5, self.cfg.watchdog / 4), self.watch,
                           clock=Clock(clock_type=ClockType.STEADY_TIME))
@@ -115,7 +115,7 @@ class BeamformerNode(Node):
             pa_loss = self.guide.gain_db(best, ue) - self.guide.gain_db(pa, ue)
         self.metrics.record(LoopSample(key[1], applied, optimal, applied == optimal, optimal in tops[:3],
                                        loss, self.array.gain_loss_db(applied, optimal), pa_loss,
-                                       1e3 * (arrival - truth["arrival"]), lag, key[0]))
+                                       1e3 * (arrival - truth["arrival"]), lag, key[0], time.time()))
         self.ledger.mark_scored(key)
         self.publish_markers(msg.header, applied, optimal, pa)
 

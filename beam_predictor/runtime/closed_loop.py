@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -84,6 +85,7 @@ class LoopSample:
     e2e_ms: float
     stamp_latency_ms: float
     epoch: int = 0              # the pass of a looped replay (FrameLedger)
+    wall_s: float = 0.0         # when it was scored (Unix time; the soak groups samples by minute)
 
 
 def pyplot():
@@ -100,25 +102,31 @@ class CommandWatchdog:
 
     The node calls :meth:`frame` and :meth:`command` (monotonic seconds) as they arrive;
     :meth:`check` returns (silent, text) when the state changes, else None.  Silence counts from
-    the last command, or from the first frame after a quiet spell (the graph's start, a pause),
-    whichever is later."""
+    the last command; after a quiet spell (the graph's start, a pass's start, a pause) and before
+    the spell's first command, from the first frame beyond the ``warmup_frames`` the fusion node
+    needs for its history (H): a pass's warm-up is no outage, at any replay rate."""
 
-    def __init__(self, timeout: float, now: float):
-        self.timeout = timeout
-        self.last_frame = self.last_command = self.active_since = now
+    def __init__(self, timeout: float, now: float, warmup_frames: int = 0):
+        self.timeout, self.warmup = timeout, warmup_frames
+        self.last_frame = self.last_command = self.spell_start = now
+        self.frames_in_spell = 0
+        self.counted_from: float | None = None     # None: still in a warm-up
         self.silent_since: float | None = None
 
     def frame(self, now: float) -> None:
         if now - self.last_frame > self.timeout:
-            self.active_since = now
+            self.frames_in_spell, self.counted_from, self.spell_start = 0, None, now
+        self.frames_in_spell += 1
+        if self.frames_in_spell == self.warmup + 1:
+            self.counted_from = now
         self.last_frame = now
 
     def command(self, now: float) -> None:
         self.last_command = now
 
     def check(self, now: float) -> tuple[bool, str] | None:
-        since = max(self.last_command, self.active_since)
-        silent = now - since > self.timeout and now - self.last_frame < self.timeout
+        since = self.last_command if self.last_command >= self.spell_start else self.counted_from
+        silent = since is not None and now - since > self.timeout and now - self.last_frame < self.timeout
         if silent == (self.silent_since is not None):
             return None
         if silent:
@@ -265,6 +273,16 @@ class ClosedLoopMetrics:
             plt.close(fig)
         replace_dir(out, final)
         return final
+
+
+_PROGRESS = re.compile(r"\[beamformer\]: frames=(\d+)")
+
+
+def scored_so_far(log: str) -> int:
+    """Commands scored so far, by the beamformer's last progress line in its log (0 before the first);
+    a respawned beamformer counts from 0 again."""
+    found = _PROGRESS.findall(log)
+    return int(found[-1]) if found else 0
 
 
 def compare_with_offline(model, windows, report: str | Path) -> dict:

@@ -147,8 +147,10 @@ class BeamformerConfig:
     truth_reliable: bool = _p(True, "subscribe the measured power reliably (every replayed frame is scored); "
                                     "false for a best-effort live power publisher")
     metrics_period: float = _p(1.0, "s between live metric publications")
-    watchdog: float = _p(2.0, "s (wall) of frames without commands before a WARN on /diagnostics (longer "
-                              "than a pass's history warm-up)")
+    watchdog: float = _p(2.0, "s (wall) of frames without commands before a WARN on /diagnostics")
+    watchdog_warmup: int = _p(8, "frames after a quiet spell (a pass's start) that come without commands "
+                                 "by design: the fusion node's history H (the launch sets it from the "
+                                 "checkpoint)")
 
 
 PARAMS_FILE = "v2i.params.yaml"

@@ -107,16 +107,25 @@ ENCODERS_NODE = "encoders"          # the node of encoder_processes: one
 RESPAWN_DELAY = 1.0                 # s: a node of the graph that dies is started again after this
 
 
-def checkpoint_inputs(path: str) -> tuple[tuple[str, ...], int | None, bool]:
-    """(modalities, feature width, reads the camera itself) of the predictor checkpoint: the encoder
-    nodes to start.  An unreadable checkpoint gives the default encoders (the fusion node then reports
-    the checkpoint)."""
+def checkpoint_inputs(path: str) -> tuple[tuple[str, ...], int | None, bool, int | None]:
+    """(modalities, feature width, reads the camera itself, history H) of the predictor checkpoint: the
+    encoder nodes to start and the beamformer watchdog's warm-up.  An unreadable checkpoint gives the
+    default encoders (the fusion node then reports the checkpoint)."""
     from beam_predictor.model.checkpoint import CheckpointError, read_config
     try:
         cfg = read_config(path)
     except (CheckpointError, ConfigError, OSError):
-        return DEFAULT_ENCODERS, None, False
-    return cfg.feature_modalities, cfg.fusion.feature_dim, cfg.needs_image
+        return DEFAULT_ENCODERS, None, False, None
+    return cfg.feature_modalities, cfg.fusion.feature_dim, cfg.needs_image, cfg.task.history
+
+
+def with_parameters(specs, by_node: dict[str, dict]) -> list[NodeSpec]:
+    """``specs`` with parameters set on the named nodes (as a params file's section would), e.g. a
+    test's report folder or the player's fault plan."""
+    unknown = set(by_node) - {s.name for s in specs}
+    if unknown:
+        raise ConfigError(f"no node {sorted(unknown)} in the graph ({[s.name for s in specs]})")
+    return [dataclasses.replace(s, parameters={**s.parameters, **by_node.get(s.name, {})}) for s in specs]
 
 
 def build_graph(args: dict[str, str] | None = None, config_file: str | Path | None = None) -> list[NodeSpec]:
@@ -157,7 +166,7 @@ def build_graph(args: dict[str, str] | None = None, config_file: str | Path | No
     wait = player["lockstep_timeout"] / 2 if player.get("lockstep") else None
     fusion = _params(FusionNodeConfig, "llm_fusion", checkpoint=a["checkpoint"], device=a["device"],
                      site=a["site"], runtime=a["runtime"], max_wait=wait)
-    modalities, feature_dim, fusion_reads_camera = checkpoint_inputs(fusion["checkpoint"])
+    modalities, feature_dim, fusion_reads_camera, history = checkpoint_inputs(fusion["checkpoint"])
     encoders = modalities if doc.get("encoders", "auto") == "auto" else tuple(doc["encoders"])
     nodes = []
     if replay:
@@ -185,7 +194,7 @@ def build_graph(args: dict[str, str] | None = None, config_file: str | Path | No
                                   feature_dim=feature_dim, runtime=a["runtime"]), lifecycle=True))
     nodes.append(spec("llm_fusion", "llm_fusion", "fusion_node", fusion, lifecycle=True))
     nodes.append(spec("beamformer", "beamformer", "beamformer_node",
-                      _params(BeamformerConfig, "beamformer", report=a["report"],
+                      _params(BeamformerConfig, "beamformer", report=a["report"], watchdog_warmup=history,
                               # `ros2 bag play` offers the recorded (best-effort) QoS: match it
                               truth_reliable=None if replay else False)))
     for child, xyzrpy in contract.STATIC_TRANSFORMS.items() if _truthy(a["static_tf"]) else ():

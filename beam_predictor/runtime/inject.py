@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -144,3 +145,56 @@ class FaultInjector:
         return ", ".join(f"{f.kind}{':' + f.topic if f.topic else ''}@{f.start_s:g}+{f.duration_s:g}: "
                          f"{n} {'/clock publications held' if f.kind == 'clock_stop' else 'messages'}"
                          for f, n in self.counts.items())
+
+
+def suite_plan(bag: str | Path, silent_s: float = 5.0, slot_s: float = 0.5) -> str:
+    """The fault suite's plan for ``bag``, placed by its passes (camera frames split at gaps over 1 s):
+
+    * the radar silent for ``silent_s`` (at most the longest pass less 1.5 s), from 0.9 s into the
+      longest pass, so the pass has history before and frames after;
+    * in another pass (the longest one else; the same one when there is one pass, before the
+      silence): a NaN GPS fix, a zero-size camera image, a 0-point cloud and a NaN radar cube,
+      one after the other, ``slot_s`` each, from 0.5 s in; and /clock stopped for that whole pass."""
+    from beam_predictor.runtime.replay import iter_messages
+    times = [m.time_ns for m in iter_messages(bag, topics={contract.CAMERA.name})]
+    if not times:
+        raise ValueError(f"{bag}: no {contract.CAMERA.name} messages to place the faults by")
+    passes, t0 = [[times[0]]], times[0]
+    for t in times[1:]:
+        if t - passes[-1][-1] > 1_000_000_000:
+            passes.append([])
+        passes[-1].append(t)
+    span = [((p[0] - t0) * 1e-9, (p[-1] - t0) * 1e-9) for p in passes]
+    longest = max(range(len(span)), key=lambda i: span[i][1] - span[i][0])
+    others = [i for i in range(len(span)) if i != longest]
+    slots = ("nan:" + contract.UE_GPS.name, "empty:" + contract.CAMERA.name, "empty:" + contract.LIDAR.name,
+             "nan:" + contract.RADAR.name)
+    if others:
+        second = max(others, key=lambda i: span[i][1] - span[i][0])
+        start, end = span[second]
+        slot = min(slot_s, max(0.1, (end - start - 0.5) / len(slots)))
+        silent_from = span[longest][0] + 0.9
+    else:                      # one pass: the slots first, then the silence
+        start, end = span[longest]
+        slot = slot_s
+        silent_from = start + 0.5 + len(slots) * slot + 0.9
+    silent = min(silent_s, span[longest][1] - silent_from - 0.6)
+    if silent <= 0:
+        raise ValueError(f"{bag}: its longest pass ({span[longest][1] - span[longest][0]:.1f} s) is too "
+                         "short for the fault suite")
+    plan = [f"clock_stop@{start:.2f}+{end - start + 0.05:.2f}"]
+    plan += [f"{kind}@{start + 0.5 + i * slot:.2f}+{slot:.2f}" for i, kind in enumerate(slots)]
+    plan.append(f"silent:{contract.RADAR.name}@{silent_from:.2f}+{silent:.2f}")
+    return ",".join(plan)
+
+
+def fault_replay(bag: str | Path, report: str | Path, faults: str, passes: int = 2, wait: float = 3.0):
+    """The graph's node specs replaying ``bag`` lock-step with ``faults`` injected into the first of
+    ``passes`` passes; the synchronizers wait ``wait`` s for a frame's inputs (until they presume a
+    silent one dead) and the player twice that for its acknowledgement."""
+    from beam_predictor.runtime.graph import build_graph, with_parameters
+    return with_parameters(build_graph({"bag": str(bag), "rate": "1.0", "lockstep": "true"}), {
+        "beamformer": {"report": str(report)}, "llm_fusion": {"max_wait": wait},
+        "yolo_tracker": {"max_wait": wait},
+        "bag_player": {"faults": faults, "loop": passes > 1, "loop_passes": passes,
+                       "lockstep_timeout": 2 * wait}})

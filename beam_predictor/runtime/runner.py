@@ -34,6 +34,13 @@ import yaml
 READY_MARK = "[beam_predictor] node ready:"
 
 
+def busy_core(limit_s: float = 900.0) -> subprocess.Popen:
+    """A background spin loop on one core (``make bench-ros``'s and ``make faults``' 'one core busy'):
+    the caller kills it; it stops itself after ``limit_s`` whatever happens to the caller."""
+    return subprocess.Popen([sys.executable, "-c", f"import time\nend = time.time() + {limit_s}\n"
+                             "while time.time() < end:\n    pass\n"])
+
+
 def ros_env(base: dict | None = None, domain_id: int | None = None) -> dict:
     """The environment of every node process: ``base`` (default os.environ) with
     :func:`beam_predictor.runtime.graph.graph_env` and one ROS_DOMAIN_ID."""
@@ -103,7 +110,7 @@ class GraphRunner:
         pending = set(names)
         while pending and time.monotonic() < deadline:
             for name in list(pending):
-                if READY_MARK in self._log(name).read_text(errors="replace"):
+                if self.ready_count(name):
                     pending.discard(name)
                 elif self.procs[name].poll() is not None:
                     code = self.procs[name].returncode
@@ -114,8 +121,17 @@ class GraphRunner:
             raise RuntimeError(
                 f"nodes not ready after {timeout:.0f} s: {sorted(pending)} (logs in {self.log_dir})")
 
+    def log_text(self, name: str) -> str:
+        """Everything the node printed so far (every run of it: a respawn appends)."""
+        log = self._log(name)
+        return log.read_text(errors="replace") if log.is_file() else ""
+
+    def ready_count(self, name: str) -> int:
+        """How many times the node printed its ready line (a respawned node prints it again)."""
+        return self.log_text(name).count(READY_MARK)
+
     def tail(self, name: str, lines: int = 15) -> str:
-        return "\n".join(self._log(name).read_text(errors="replace").splitlines()[-lines:])
+        return "\n".join(self.log_text(name).splitlines()[-lines:])
 
     @staticmethod
     def _cpu_s(pid: int) -> float | None:

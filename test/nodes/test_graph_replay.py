@@ -7,14 +7,13 @@ each pass's warm-up gets a command, and the applied beams are the offline predic
 the same checkpoint on the same frames.  Speed is `make bench-ros`'s business.
 Bounded: one replay of 113 frames, every process stopped within the runner's timeouts.
 """
-import dataclasses
 import json
 import os
 
 import pytest
 
 from beam_predictor.config import PACKAGE_ROOT
-from beam_predictor.runtime.graph import build_graph
+from beam_predictor.runtime.graph import build_graph, with_parameters
 from beam_predictor.runtime.runner import GraphRunner, ros_env
 
 BAG = PACKAGE_ROOT.parent / "rosbags" / "twin_sample"
@@ -27,8 +26,7 @@ def test_sample_bag_through_the_graph_matches_offline_evaluation(tmp_path, sampl
     if not (BAG / "metadata.yaml").is_file():
         pytest.fail(f"{BAG} is missing: `make test` builds it (or `make demo`)")
     specs = build_graph({"bag": str(BAG), "rate": "1.0", "lockstep": "true"})
-    specs = [dataclasses.replace(s, parameters={**s.parameters, "report": str(tmp_path / "report")})
-             if s.name == "beamformer" else s for s in specs]
+    specs = with_parameters(specs, {"beamformer": {"report": str(tmp_path / "report")}})
     # a domain of its own: nothing left by the in-process node tests can reach this graph
     domain = int(os.environ.get("ROS_DOMAIN_ID", "1")) % 100 + 101
     runner = GraphRunner(specs, tmp_path / "logs", env=ros_env(domain_id=domain))

@@ -43,22 +43,28 @@ def test_metrics_summary_and_report(tmp_path):
 
 def test_watchdog_warns_when_frames_come_without_commands_and_clears_when_they_return():
     from beam_predictor.runtime.closed_loop import CommandWatchdog
-    w = CommandWatchdog(1.0, now=0.0)
-    w.frame(5.0)                                       # the replay starts long after the node ...
-    w.frame(5.8)
-    assert w.check(5.9) is None                        # ... its warm-up is no outage
-    w.command(6.0)
+    w = CommandWatchdog(1.0, now=0.0, warmup_frames=3)
+    for t in (5.0, 5.4, 5.8):                          # the replay starts long after the node: a slow
+        w.frame(t)                                     # warm-up (3 frames over 1.2 s, 0.25x) is no outage
+    assert w.check(6.2) is None
+    w.command(6.2)
     w.frame(6.5)
     assert w.check(6.9) is None                        # within the timeout
     w.frame(7.4)
-    silent, text = w.check(7.5)                        # frames, no command for 1.5 s
-    assert silent and "no /bp/beam_command for 1.5 s" in text
+    silent, text = w.check(7.5)                        # frames, no command for 1.3 s
+    assert silent and "no /bp/beam_command for 1.3 s" in text
     assert w.check(7.7) is None                        # said once
     w.command(8.5)
     w.frame(8.5)
     silent, text = w.check(8.6)
-    assert not silent and "again after 2.6 s" in text
+    assert not silent and "again after 2.4 s" in text
     assert w.check(20.0) is None                       # the replay ended: no frames, nothing to say
+    for t in (30.0, 30.5, 31.0, 31.5):                 # a new pass: the warm-up again, then silence counts
+        w.frame(t)
+    assert w.check(31.9) is None
+    w.frame(32.0)
+    silent, text = w.check(32.6)                       # 1.1 s after the first frame past the warm-up
+    assert silent and "for 1.1 s" in text
 
 
 def feed(ledger: FrameLedger, stamps, seq: int, commanded) -> list:
