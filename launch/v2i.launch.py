@@ -8,7 +8,7 @@ beam_predictor.runtime.graph.build_graph, the same description `beam-predictor l
 starts where `launch` is not installable, so the two cannot drift, and both give every
 node the environment of graph_env (loopback discovery, the Fast DDS profile).  With
 bag:=none no player is started: replay with `ros2 bag play --clock <bag>` or plug in live
-sensors.  The graph's nodes (not the player) are respawned one second after an unexpected
+sensors.  The graph's nodes (not the player) are respawned half a second after an unexpected
 exit; the lifecycle nodes configure and activate themselves again (autostart).
 """
 from launch import LaunchDescription

@@ -21,6 +21,7 @@ from torch import nn
 
 from beam_predictor.config import from_mapping, to_mapping
 from beam_predictor.model.config import ModelConfig
+from beam_predictor.model.errors import CheckpointError
 from beam_predictor.model.registry import build_model, frozen_digest
 from beam_predictor.physics.site import SiteGeometry
 
@@ -37,10 +38,6 @@ class CheckpointMeta:
     site: SiteGeometry | None = None
     box_version: str = ""
     image_prep: dict | None = None      # how camera images were preprocessed (models that read them)
-
-
-class CheckpointError(ValueError):
-    pass
 
 
 def stored_state(model: nn.Module) -> dict[str, torch.Tensor]:

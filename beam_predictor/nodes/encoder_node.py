@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-import torch
 from sensor_msgs.msg import CompressedImage, Image, LaserScan, NavSatFix, PointCloud2
 
 from beam_predictor import contract
@@ -72,7 +71,6 @@ class Stage:
 class EncoderNode(ManagedNode):
     def __init__(self, **node_kwargs):
         super().__init__("feature_encoder", EncoderNodeConfig, **node_kwargs)
-        torch.set_num_threads(self.cfg.threads)
         self.modalities = parse_modalities(self.cfg.modality)
         if self.cfg.checkpoint and not Path(self.cfg.checkpoint).is_dir() and len(self.modalities) > 1:
             raise ValueError(f"parameter checkpoint '{self.cfg.checkpoint}' is one file, for one modality; "
@@ -97,6 +95,9 @@ class EncoderNode(ManagedNode):
             self.get_logger().info(f"{SOURCES[modality][0].name} -> {out.name} with {what}")
         self.diag_pub = self.create_lifecycle_publisher(DiagnosticArray, contract.DIAGNOSTICS.node_name,
                                                         qos(contract.DIAGNOSTICS.qos))
+        if any(getattr(s.encoder, "encoder", None) is not None for s in self.stages.values()):
+            import torch                          # a torch runtime, or the first export of a checkpoint
+            torch.set_num_threads(self.cfg.threads)
 
     def activate(self) -> list:
         handles = [self.create_timer(1.0, self.publish_diagnostics)]

@@ -28,7 +28,6 @@ import numpy as np
 from builtin_interfaces.msg import Duration
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PolygonStamped
-import torch
 from sensor_msgs.msg import CompressedImage, Image, NavSatFix
 from std_msgs.msg import Header
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
@@ -64,7 +63,6 @@ def command_msg(header, pred: Prediction, frame_period: float) -> JointTrajector
 class FusionNode(ManagedNode):
     def __init__(self, **node_kwargs):
         super().__init__("llm_fusion", FusionNodeConfig, **node_kwargs)
-        torch.set_num_threads(self.cfg.threads)
         self.predictor, self.sync, self.pending = None, None, None
         self.stats = {"commands": 0, "frames": 0, "waiting_for_history": 0,
                       "predict_ms": deque(maxlen=1000), "sync_ms": deque(maxlen=1000)}
@@ -79,6 +77,9 @@ class FusionNode(ManagedNode):
         self.predictor = OnlinePredictor(self.cfg.checkpoint, self.cfg.device, self.cfg.top_k,
                                          site=self.cfg.site, runtime=self.cfg.runtime,
                                          threads=self.cfg.threads)
+        if self.predictor.model is not None:      # torch is loaded (a torch runtime, or the first export)
+            import torch
+            torch.set_num_threads(self.cfg.threads)
         self.get_logger().info(f"loaded {self.predictor.description}")
         self.keys = (tuple(self.predictor.modalities) + ("box",) * self.predictor.uses_box + ("fix",)
                      + ("image",) * self.predictor.needs_image)

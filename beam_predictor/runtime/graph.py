@@ -104,7 +104,9 @@ def _truthy(value: str) -> bool:
 DEFAULT_ENCODERS = ("image", "radar", "lidar", "gps")
 ENCODER_PROCESSES = ("one", "per_modality")
 ENCODERS_NODE = "encoders"          # the node of encoder_processes: one
-RESPAWN_DELAY = 1.0                 # s: a node of the graph that dies is started again after this
+# s: a node of the graph that dies is started again after this (not 0: a node that fails at its start
+# would respawn in a tight loop)
+RESPAWN_DELAY = 0.5
 
 
 def checkpoint_inputs(path: str) -> tuple[tuple[str, ...], int | None, bool, int | None]:

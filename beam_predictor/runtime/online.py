@@ -11,7 +11,10 @@ The network runs in torch or in ONNX Runtime (:mod:`beam_predictor.runtime.engin
 ``runtime`` auto = ONNX Runtime on the CPU for the kinds in ``EXPORTABLE``).  The exported
 graph takes the window's arrays by name and returns the logits; the softmax and top-k
 after it are the same numpy code for both runtimes.  The exported LLM's frozen weights
-are checked against the checkpoint's at load (:func:`engine.frozen_weights_check`).
+are checked against the checkpoint's when the export is first loaded
+(:func:`engine.frozen_weights_check`); the export's serving bundle then holds the config,
+site and codebook, and a later start with the same checkpoint reads those instead of the
+checkpoint: no torch import, no model build (:func:`engine.read_bundle`).
 """
 from __future__ import annotations
 
@@ -20,11 +23,10 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-from torch import nn
 
-from beam_predictor.model import checkpoint
-from beam_predictor.config import from_mapping
+from beam_predictor.config import from_mapping, to_mapping
+from beam_predictor.model.config import ModelConfig
+from beam_predictor.model.errors import CheckpointError
 from beam_predictor.physics.site import SiteGeometry, read_site
 from beam_predictor.sensing.config import ImagePrepConfig
 from beam_predictor.sensing.preprocess import prep_image
@@ -48,16 +50,20 @@ EXPORTABLE = ("m2beamllm",)
 OUTPUTS = ("beam_logits", "pa_logits")
 
 
-class _ByName(nn.Module):
+def _by_name(model, keys: tuple[str, ...], outputs: tuple[str, ...]):
     """The model with positional inputs (ONNX has no dicts) and a tuple of its logits out."""
+    from torch import nn
 
-    def __init__(self, model: nn.Module, keys: tuple[str, ...], outputs: tuple[str, ...]):
-        super().__init__()
-        self.model, self.keys, self.outputs = model, keys, outputs
+    class ByName(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
 
-    def forward(self, *xs):
-        out = self.model(dict(zip(self.keys, xs)))
-        return tuple(out[k] for k in self.outputs)
+        def forward(self, *xs):
+            out = self.model(dict(zip(keys, xs)))
+            return tuple(out[k] for k in outputs)
+
+    return ByName()
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -65,8 +71,9 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return z / z.sum(-1, keepdims=True)
 
 
-def resolve_device(device: str) -> torch.device:
-    """``cpu`` or ``cuda[:n]``; a clear error when CUDA is asked for and absent."""
+def resolve_device(device: str):
+    """``cpu`` or ``cuda[:n]`` (a torch.device); a clear error when CUDA is asked for and absent."""
+    import torch
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"device '{device}' requested but CUDA is not available on this machine")
     return torch.device(device)
@@ -77,44 +84,65 @@ class OnlinePredictor:
                  threads: int = 1):
         """``site``: a site file (twin_meta.json or site YAML) overriding the checkpoint's site."""
         from beam_predictor.runtime import engine
-        self.device = resolve_device(device)
-        self.model, self.meta = checkpoint.load(path, device=str(self.device))
-        self.model.eval()
-        cfg = self.model.cfg
-        self.site: SiteGeometry | None = read_site(site) if site else self.meta.site
+        self.runtime, self.frozen_check, self.model, self.session = engine.resolve_runtime(runtime, device), \
+            None, None, None
+        self.top_k, self.device = top_k, device
+        bundle = engine.read_bundle(f"predictor_{engine.file_key(path)}") \
+            if self.runtime == "onnxruntime" else None
+        if bundle is not None:                  # a verified export: serve it without torch
+            doc, onnx_path = bundle
+            cfg = from_mapping(ModelConfig, doc["config"], f"{onnx_path}:config")
+            ckpt_site = None if doc["site"] is None else SiteGeometry.from_dict(doc["site"])
+            book = None if doc["pa_codebook"] is None else np.asarray(doc["pa_codebook"])
+            source, self.image_prep = doc["backbone_source"], None
+            self.frozen_check = tuple(doc["frozen_check"]) if doc["frozen_check"] else None
+        else:
+            from beam_predictor.model import checkpoint
+            self.device = resolve_device(device)
+            self.model, meta = checkpoint.load(path, device=str(self.device))
+            self.model.eval()
+            cfg, ckpt_site, book, source = self.model.cfg, meta.site, meta.pa_codebook, meta.backbone_source
+            self.image_prep = None
+            if cfg.needs_image:
+                if meta.image_prep is None:
+                    raise CheckpointError(f"{path}: reads camera images but stores no image "
+                                          "preprocessing; retrain it")
+                self.image_prep = from_mapping(ImagePrepConfig, meta.image_prep, f"{path}:image_prep")
+        self.site: SiteGeometry | None = read_site(site) if site else ckpt_site
         if cfg.needs_site and self.site is None:
-            raise checkpoint.CheckpointError(f"{path}: uses kinematics or positions but carries no site "
-                                             "geometry; give the fusion node a site file")
-        self.modalities, self.top_k = cfg.feature_modalities, top_k
+            raise CheckpointError(f"{path}: uses kinematics or positions but carries no site geometry; give "
+                                  "the fusion node a site file")
+        self.cfg, self.pa_codebook = cfg, book
+        self.modalities = cfg.feature_modalities
         self.history, self.horizon = cfg.task.history, cfg.task.horizon
         self.frame_period = cfg.inputs.frame_period_s
         self.uses_box, self.needs_image = cfg.inputs.box, cfg.needs_image
-        self.image_prep = None
-        if self.needs_image:
-            if self.meta.image_prep is None:
-                raise checkpoint.CheckpointError(f"{path}: reads camera images but stores no image "
-                                                 "preprocessing; retrain it")
-            self.image_prep = from_mapping(ImagePrepConfig, self.meta.image_prep, f"{path}:image_prep")
         self.window = HistoryWindow(cfg.window_spec(), self.site if cfg.needs_site else None)
-        self.runtime, self.frozen_check = engine.resolve_runtime(runtime, device), None
-        if self.runtime == "onnxruntime" and cfg.kind not in EXPORTABLE:
-            if runtime == "onnxruntime":
-                raise engine.ExportError(f"{path}: a '{cfg.kind}' model is not exportable to ONNX "
-                                         f"(exportable: {EXPORTABLE}); use runtime torch")
-            self.runtime = "torch"
-        self.session = self._export(path, threads, engine) if self.runtime == "onnxruntime" else None
+        if bundle is not None:
+            self.session = engine.OrtModule(bundle[1], threads)
+        elif self.runtime == "onnxruntime":
+            if cfg.kind not in EXPORTABLE:
+                if runtime == "onnxruntime":
+                    raise engine.ExportError(f"{path}: a '{cfg.kind}' model is not exportable to ONNX "
+                                             f"(exportable: {EXPORTABLE}); use runtime torch")
+                self.runtime = "torch"
+            else:
+                self.session = self._export(path, threads, engine, ckpt_site, book, source)
         self.predict()                     # warm-up: first-call allocations happen before the first frame
-        self.description = (f"{path}: {self.meta.backbone_source}; H={self.history}, T={self.horizon}"
+        loaded = "the verified export's bundle, no torch" if bundle is not None else "the checkpoint"
+        self.description = (f"{path}: {source}; H={self.history}, T={self.horizon}"
                             + (f"; site {site or 'of the checkpoint'}" if cfg.needs_site else "")
-                            + f"; runtime {self.runtime}")
+                            + f"; runtime {self.runtime} (from {loaded})")
         log.info("loaded %s", self.description)
 
-    def _export(self, path: str, threads: int, engine):
-        """The ONNX Runtime session of this checkpoint (exported once), its frozen LLM weights checked."""
+    def _export(self, path: str, threads: int, engine, site, book, source):
+        """The ONNX Runtime session of this checkpoint (exported once), its frozen LLM weights checked;
+        then the serving bundle that lets the next start skip the checkpoint."""
+        import torch
         example = {k: torch.from_numpy(v) for k, v in self.window.arrays().items()}
         with torch.inference_mode():
             outputs = tuple(k for k in OUTPUTS if k in self.model(example))
-        wrapped = _ByName(self.model, tuple(example), outputs)
+        wrapped = _by_name(self.model, tuple(example), outputs)
         name = f"predictor_{engine.file_key(path, tuple(example), outputs)}.onnx"
         onnx_path = engine.cached(name, lambda out: engine.export_module(wrapped, example, outputs, out))
         llm = getattr(getattr(self.model, "backbone", None), "llm", None)
@@ -126,19 +154,24 @@ class OnlinePredictor:
             log.info("%s: frozen LLM weights identical to the checkpoint's (digest %s; unused by the graph: "
                      "%s)", onnx_path, stored, unused or "none")
             self.frozen_check = (stored, expected, unused)
+        engine.write_bundle(f"predictor_{engine.file_key(path)}", onnx_path, {
+            "config": to_mapping(self.cfg), "site": None if site is None else site.to_dict(),
+            "pa_codebook": None if book is None else np.asarray(book).tolist(), "backbone_source": source,
+            "frozen_check": list(self.frozen_check) if self.frozen_check else None})
         return engine.OrtModule(onnx_path, threads)
 
     def image(self, jpeg: bytes | None) -> np.ndarray | None:
         """A camera frame as the model reads it (None: undecodable or black, the camera counts as silent)."""
         return prep_image(jpeg, self.image_prep).value
 
-    @torch.inference_mode()
     def logits(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The model's logits (``OUTPUTS``, batch of one) for window arrays, in this predictor's runtime."""
         if self.session is not None:
             return dict(zip(OUTPUTS, self.session.run(**arrays)))
-        out = self.model({k: torch.from_numpy(v).to(self.device) for k, v in arrays.items()})
-        return {k: out[k].float().cpu().numpy() for k in OUTPUTS if k in out}
+        import torch
+        with torch.inference_mode():
+            out = self.model({k: torch.from_numpy(v).to(self.device) for k, v in arrays.items()})
+            return {k: out[k].float().cpu().numpy() for k in OUTPUTS if k in out}
 
     def predict(self, arrays: dict[str, np.ndarray] | None = None) -> Prediction:
         """The prediction for ``arrays`` (default: the window's now)."""
@@ -148,7 +181,7 @@ class OnlinePredictor:
         top = np.argsort(-probs, axis=-1, kind="stable")[:, :self.top_k]
         steps = self.horizon + 1
         codeword = out["pa_logits"][0].argmax(-1) if "pa_logits" in out else -np.ones(steps, int)
-        book = self.meta.pa_codebook
+        book = self.pa_codebook
         positions = book[codeword] if book is not None and (codeword >= 0).all() else np.zeros((steps, 0))
         return Prediction(top, np.take_along_axis(probs, top, -1), codeword, positions,
                           time.perf_counter() - start)

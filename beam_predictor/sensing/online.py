@@ -2,7 +2,9 @@
 
 The encoder runs in torch or in ONNX Runtime on a graph exported from the same checkpoint
 (:mod:`beam_predictor.runtime.engine`; ``runtime`` auto = ONNX Runtime on the CPU); the
-preprocessing is the same numpy code either way.
+preprocessing is the same numpy code either way.  Once an export is made, its serving bundle
+holds the preprocessing config and the GPS scaling, and a later start reads those instead of
+the checkpoint, without importing torch (:func:`engine.read_bundle`).
 """
 from __future__ import annotations
 
@@ -11,9 +13,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from beam_predictor.sensing.features import load_encoder
+from beam_predictor.config import from_mapping, to_mapping
+from beam_predictor.sensing.config import SensingConfig
 from beam_predictor.sensing.preprocess import GpsScaler, Prepared, prep_image, prep_lidar, prep_radar
 
 log = logging.getLogger(__name__)
@@ -39,23 +41,40 @@ class OnlineEncoder:
         if modality not in MODALITIES:
             raise ValueError(f"modality '{modality}': choose from {MODALITIES}")
         from beam_predictor.runtime import engine
-        from beam_predictor.runtime.online import resolve_device
-        self.device = resolve_device(device)
+        self.modality, self.device, self.encoder, self.session = modality, device, None, None
         self.runtime = engine.resolve_runtime(runtime, device)
-        self.encoder, self.cfg, ckpt = load_encoder(checkpoint)
-        if ckpt["modality"] != modality:
-            raise ValueError(f"{checkpoint}: an encoder of '{ckpt['modality']}', not '{modality}'")
-        self.encoder.to(self.device).eval()
-        self.modality = modality
-        self.scaler = GpsScaler.from_dict(ckpt["gps_scaler"]) if modality == "gps" else None
-        self.session = None
-        if self.runtime == "onnxruntime":
+        key = f"encoder_{modality}_{engine.file_key(checkpoint)}"
+        bundle = engine.read_bundle(key) if self.runtime == "onnxruntime" else None
+        if bundle is not None and bundle[0].get("modality") != modality:
+            bundle = None
+        if bundle is not None:                  # a verified export: serve it without torch
+            doc, onnx_path = bundle
+            self.cfg = from_mapping(SensingConfig, doc["sensing"], f"{onnx_path}:sensing")
+            scaler = doc["gps_scaler"]
+        else:
+            from beam_predictor.runtime.online import resolve_device
+            from beam_predictor.sensing.features import load_encoder
+            self.device = resolve_device(device)
+            self.encoder, self.cfg, ckpt = load_encoder(checkpoint)
+            if ckpt["modality"] != modality:
+                raise ValueError(f"{checkpoint}: an encoder of '{ckpt['modality']}', not '{modality}'")
+            self.encoder.to(self.device).eval()
+            scaler = ckpt["gps_scaler"] if modality == "gps" else None
+        self.scaler = GpsScaler.from_dict(scaler) if modality == "gps" else None
+        if bundle is not None:
+            self.session = engine.OrtModule(bundle[1], threads)
+        elif self.runtime == "onnxruntime":
+            import torch
             shape = self.input_shape()
             name = f"encoder_{modality}_{engine.file_key(checkpoint, shape)}.onnx"
             example = {"x": torch.zeros((1,) + shape)}
-            self.session = engine.OrtModule(engine.cached(
-                name, lambda out: engine.export_module(self.encoder, example, ("features",), out)), threads)
-        log.info("encoder %s: loaded %s (%s)", modality, checkpoint, self.runtime)
+            onnx_path = engine.cached(
+                name, lambda out: engine.export_module(self.encoder, example, ("features",), out))
+            engine.write_bundle(key, onnx_path, {"modality": modality, "sensing": to_mapping(self.cfg),
+                                                 "gps_scaler": scaler})
+            self.session = engine.OrtModule(onnx_path, threads)
+        log.info("encoder %s: loaded %s (%s%s)", modality, checkpoint, self.runtime,
+                 ", from the verified export's bundle, no torch" if bundle is not None else "")
 
     def input_shape(self) -> tuple[int, ...]:
         """The preprocessed input of one frame (without the batch axis)."""
@@ -67,14 +86,17 @@ class OnlineEncoder:
             return (1, self.cfg.lidar.grid, self.cfg.lidar.grid)
         return (2,)
 
-    @torch.inference_mode()
     def warm_up(self) -> None:
         """One all-zero input through the encoder (first-call allocations happen before the first frame)."""
-        x = np.zeros((1,) + self.input_shape(), np.float32)
+        self._run(np.zeros((1,) + self.input_shape(), np.float32))
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        """The features of a batch of one, in this encoder's runtime."""
         if self.session is not None:
-            self.session.run(x=x)
-        else:
-            self.encoder(torch.from_numpy(x).to(self.device))
+            return self.session.run(x=x)[0][0]
+        import torch
+        with torch.inference_mode():
+            return self.encoder(torch.from_numpy(x).to(self.device))[0].cpu().numpy().astype(np.float32)
 
     def prepare(self, raw) -> Prepared:
         """``raw``: JPEG bytes (image), complex cube (radar), (N, 4) points (lidar), (lat, lon) (gps)."""
@@ -86,7 +108,6 @@ class OnlineEncoder:
             return prep_lidar(raw, self.cfg.lidar)
         return self.scaler(raw)
 
-    @torch.inference_mode()
     def encode(self, raw) -> tuple[np.ndarray | None, str, float]:
         """(features or None, reason when None, seconds)."""
         start = time.perf_counter()
@@ -94,11 +115,7 @@ class OnlineEncoder:
         if prep.missing:
             return None, prep.reason, time.perf_counter() - start
         x = np.ascontiguousarray(prep.value, dtype=np.float32)[None]
-        if self.session is not None:
-            if x.shape[1:] != self.input_shape():
-                return None, (f"preprocessed {self.modality} of shape {x.shape[1:]}, the exported encoder "
-                              f"takes {self.input_shape()}"), time.perf_counter() - start
-            feats = self.session.run(x=x)[0][0]
-        else:
-            feats = self.encoder(torch.from_numpy(x).to(self.device))[0].cpu().numpy().astype(np.float32)
-        return feats, "", time.perf_counter() - start
+        if self.session is not None and x.shape[1:] != self.input_shape():
+            return None, (f"preprocessed {self.modality} of shape {x.shape[1:]}, the exported encoder "
+                          f"takes {self.input_shape()}"), time.perf_counter() - start
+        return self._run(x), "", time.perf_counter() - start

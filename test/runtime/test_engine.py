@@ -74,13 +74,38 @@ def test_predictor_in_onnxruntime_matches_torch_and_keeps_the_frozen_llm(sample_
     assert compared >= 80
 
 
-def test_exported_llm_with_other_weights_is_refused(tmp_path, monkeypatch):
-    """A cached export whose LLM weights are not the checkpoint's (tampered, stale) fails the check."""
+SECOND_START = """
+import sys
+from beam_predictor.runtime.online import OnlinePredictor
+from beam_predictor.sensing.online import OnlineEncoder
+p = OnlinePredictor(sys.argv[1], runtime="onnxruntime")
+e = OnlineEncoder("radar", sys.argv[2], runtime="onnxruntime")
+print(p.description, "|", "torch imported" if "torch" in sys.modules else "no torch")
+print(*p.predict().beams[:, 0])
+"""
+
+
+def test_a_second_start_serves_the_verified_export_without_torch_and_a_tampered_one_is_refused(
+        tmp_path, monkeypatch):
+    """The first start exports and checks, and writes the serving bundle; the next start (a respawned
+    node) reads the bundle: no torch import, the same prediction.  A cached export whose LLM weights are
+    not the checkpoint's (tampered, stale) fails its bundle's digest, then the weight check."""
+    import subprocess
+    import sys
+
     import onnx
     from onnx import numpy_helper
     monkeypatch.setenv("ROS_HOME", str(tmp_path))
     path = str(REPO / "models" / "m2beamllm.pt")
+    radar = str(REPO / "models" / "encoders" / "encoder_radar.pt")
     first = OnlinePredictor(path, runtime="onnxruntime")
+    OnlineEncoder("radar", radar, runtime="onnxruntime")
+    assert "from the checkpoint" in first.description
+    second = subprocess.run([sys.executable, "-c", SECOND_START, path, radar], capture_output=True, text=True,
+                            timeout=300)
+    description, beams = second.stdout.strip().splitlines()[-2:]
+    assert "(from the verified export's bundle, no torch) | no torch" in description, second.stderr[-2000:]
+    assert beams.split() == [str(b) for b in first.predict().beams[:, 0]]
     model = onnx.load(str(first.session.path))
     for t in model.graph.initializer:
         if t.name == "model.backbone.llm.encoder.layer.0.attention.self.query.weight":
