@@ -84,8 +84,8 @@ class OnlinePredictor:
                  threads: int = 1):
         """``site``: a site file (twin_meta.json or site YAML) overriding the checkpoint's site."""
         from beam_predictor.runtime import engine
-        self.runtime, self.frozen_check, self.model, self.session = engine.resolve_runtime(runtime, device), \
-            None, None, None
+        self.runtime = engine.resolve_runtime(runtime, device)
+        self.frozen_check, self.model, self.session = None, None, None
         self.top_k, self.device = top_k, device
         bundle = engine.read_bundle(f"predictor_{engine.file_key(path)}") \
             if self.runtime == "onnxruntime" else None
