@@ -228,10 +228,12 @@ def live_fault_cases(bag: Path, work: Path) -> None:
         by_kind[fault.split("@")[0]] = (fault, int(touched[key]) if key else 0)
     radar = f"silent:{contract.RADAR.name}"
     fault, n = by_kind[radar]
+    late = missing.get("radar", n) - n
     row("sensor_silent_5s", f"{fault}: {n} radar cubes not published",
         f"{ok}; fused without radar in {missing.get('radar', '?')} frames (frames stopped waiting for it "
-        "after 3), radar fused again from the first frame after", kept, "0 frames after it returned",
-        f"{missing.get('radar', '?')} radar features", "test/nodes/test_live_faults.py")
+        f"after 3); radar fused again {late} frame(s) after it returned", kept,
+        f"{late} frame(s) after it returned", f"{missing.get('radar', '?')} radar features",
+        "test/nodes/test_live_faults.py")
     for kind, mod in (("nan:" + contract.UE_GPS.name, "gps"), ("empty:" + contract.CAMERA.name, "image"),
                       ("empty:" + contract.LIDAR.name, "lidar"), ("nan:" + contract.RADAR.name, "radar")):
         fault, n = by_kind[kind]

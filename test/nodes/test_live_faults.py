@@ -1,7 +1,7 @@
 """Live faults through the whole graph: a sensor silent for 5 s that comes back, NaN GPS and radar, a
 zero-size image, a 0-point cloud, a /clock that stops for 3 s, and stamps that jump back (the bag
 looped twice).  Nothing crashes, nothing is respawned, every frame after each pass's warm-up
-gets a command, and the silenced sensor is fused again from the first frame after its silence.
+gets a command, and the silenced sensor is fused again from the first or second frame after.
 
 The player injects the faults (``faults`` parameter, runtime/inject.py) into the first pass
 of the sample bag; the second pass is intact, with the first pass's stamps.  The replay is
@@ -50,10 +50,12 @@ def test_faults_degrade_the_prediction_and_crash_nothing(tmp_path):
     summary = json.loads((tmp_path / "report" / "summary.json").read_text())
     assert summary["frames_measured"] == 2 * 113 and summary["stamp_epochs"] == 2, summary
     assert summary["commands_scored"] == summary["frames_after_warmup"] == 2 * 92, summary
-    # the radar is missing from exactly its silent frames: fused again from the first frame after
+    # the radar is missing from its silent frames only: fused again from the first or second frame after
     fusion = runner.log_text("llm_fusion")
     missing = ast.literal_eval(close_line(fusion, r"partial frames \(missing (\{.*?\})\)"))
-    assert missing["radar"] == silenced and missing["image"] == missing["lidar"] == 0, missing
+    # (the first frame after the silence may be fused before the returning radar's features arrive: frames
+    # stopped waiting for the radar after 3 silent ones, and its first feature ends that)
+    assert silenced <= missing["radar"] <= silenced + 1 and missing["image"] == missing["lidar"] == 0, missing
     # NaN or zero-size inputs are 'missing' features, each counted by its encoder (5 frames each)
     encoders = runner.log_text("encoders")
     for modality in ("image", "radar", "lidar", "gps"):
