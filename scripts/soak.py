@@ -29,19 +29,9 @@ from tqdm import tqdm
 
 from beam_predictor.runtime.closed_loop import pyplot
 from beam_predictor.runtime.graph import build_graph, with_parameters
-from beam_predictor.runtime.runner import GraphRunner, ros_env
+from beam_predictor.runtime.runner import GraphRunner, memory_mb, ros_env
 
 PROGRESS = re.compile(r"\[INFO\] \[([\d.]+)\] \[beamformer\]: frames=(\d+) .*frames_dropped=(\d+)")
-
-
-def rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
 
 
 def main() -> None:
@@ -68,7 +58,7 @@ def main() -> None:
             with tqdm(total=int(args.minutes), unit="min", desc="soak") as bar:
                 for minute in range(1, int(args.minutes) + 1):
                     time.sleep(max(0.0, start + 60 * minute - time.time()))
-                    rss = {n: rss_mb(p.pid) for n, p in runner.procs.items() if n != "bag_player"}
+                    rss = {n: memory_mb(p.pid) for n, p in runner.procs.items() if n != "bag_player"}
                     samples.append({"minute": minute, "wall_s": time.time(), "rss_mb": rss,
                                     "rss_total_mb": sum(v or 0.0 for v in rss.values()),
                                     "alive": all(p.poll() is None for p in runner.procs.values())})

@@ -34,6 +34,18 @@ import yaml
 READY_MARK = "[beam_predictor] node ready:"
 
 
+def memory_mb(pid: int, field: str = "VmRSS") -> float | None:
+    """A memory figure of a live process from /proc/<pid>/status (VmRSS: resident now, VmHWM: its peak),
+    in MB; None when the process is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 def busy_core(limit_s: float = 900.0) -> subprocess.Popen:
     """A background spin loop on one core (``make bench-ros``'s and ``make faults``' 'one core busy'):
     the caller kills it; it stops itself after ``limit_s`` whatever happens to the caller."""
@@ -142,16 +154,6 @@ class GraphRunner:
             return None
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    @staticmethod
-    def _peak_rss_mb(pid: int) -> float | None:
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        except OSError:
-            pass
-        return None
-
     def cpu_times(self) -> dict[str, float | None]:
         return {n: self._cpu_s(p.pid) for n, p in self.procs.items()}
 
@@ -162,7 +164,7 @@ class GraphRunner:
             if p.poll() is not None:
                 continue
             cpu = None if start.get(n) is None or end.get(n) is None or n in respawned else end[n] - start[n]
-            self.usage[n] = {"replay_cpu_s": cpu, "peak_rss_mb": self._peak_rss_mb(p.pid)}
+            self.usage[n] = {"replay_cpu_s": cpu, "peak_rss_mb": memory_mb(p.pid, "VmHWM")}
 
     def supervise(self) -> None:
         """Restart every respawn node that exited (``RESPAWN_DELAY`` s after it did), as launch does."""
