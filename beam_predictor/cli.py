@@ -35,6 +35,8 @@ def _cmd_convert(args) -> int:
     if rep.nan_power_rows:
         print(f"{len(rep.nan_power_rows)} row(s) had NaN power, relabelled with nanargmax: "
               f"{rep.nan_power_rows}")
+    if rep.gps_missing_rows:
+        print(f"{len(rep.gps_missing_rows)} row(s) without a UE fix (no file or a NaN fix), kept without GPS")
     if rep.label_mismatch_rows:
         print(f"{len(rep.label_mismatch_rows)} row(s) whose beam label differs from argmax + 1 "
               f"(label kept): {rep.label_mismatch_rows}")
@@ -101,14 +103,23 @@ def _cmd_twin(args) -> int:
     from beam_predictor.twin.generate import generate
     cfg = load_config(TwinConfig, args.config or config_path("twin.yaml"),
                       overrides={"passes": args.passes, "seed": args.seed})
-    summary = generate(args.out, cfg, overwrite=args.overwrite, workers=args.workers)
+    summary = generate(args.out, cfg, overwrite=args.overwrite, workers=args.workers, address=args.address)
     stages = summary["stage_seconds"]
     print(f"twin scenario: {args.out}: {summary['frames']} frames in {summary['passes']} passes, "
           f"{summary['seconds']:.1f} s ({summary['frames_per_second']:.2f} frames/s, "
-          f"{summary['workers']} worker(s))")
+          f"{summary['workers']} worker(s), {summary['backend']})")
     busy = sum(stages.values()) or 1.0
     print("time by stage (summed over workers): " + ", ".join(
         f"{k} {v:.1f} s ({100 * v / busy:.0f}%)" for k, v in sorted(stages.items(), key=lambda kv: -kv[1])))
+    return 0
+
+
+def _cmd_twin_gps(args) -> int:
+    from beam_predictor.twin.variants import regps
+    r = regps(args.source, args.out, args.preset, overwrite=args.overwrite)
+    print(f"twin scenario: {args.out}: {r['frames']} frames in {r['passes']} passes with GPS preset "
+          f"'{r['preset']}' ({r['no_fix_files']} frames without a fix file); sensor files linked from "
+          f"{args.source}")
     return 0
 
 
@@ -377,9 +388,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="scenario folder to create")
     p.add_argument("--passes", type=int)
     p.add_argument("--seed", type=int)
-    p.add_argument("--workers", type=int, default=1, help="processes rendering passes in parallel")
+    p.add_argument("--workers", type=int, default=1,
+                   help="Ray workers rendering passes in parallel (1: in this process)")
+    p.add_argument("--address",
+                   help="an existing Ray cluster (e.g. ray://head:10001); default: a local runtime")
     p.add_argument("--overwrite", action="store_true", help="replace an existing folder")
     p.set_defaults(func=_cmd_twin)
+
+    p = sub.add_parser("twin-gps", help="a twin scenario with another GPS receiver preset (no re-rendering)")
+    p.add_argument("source", help="a scenario folder written by beam-predictor twin")
+    p.add_argument("--preset", required=True, help="rtk | standard | degraded (twin/gps.py)")
+    p.add_argument("--out", required=True, help="scenario folder to create")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing folder")
+    p.set_defaults(func=_cmd_twin_gps)
 
     p = sub.add_parser("pretrain", help="pre-train each modality's encoder on the current beam")
     p.add_argument("--data", required=True, help="scenario folder (see --splits)")

@@ -29,9 +29,10 @@ from beam_predictor.model.config import MODALITIES, ModelConfig
 from beam_predictor.model.data import load_frame_table
 from beam_predictor.model.pipeline import split_windows
 from beam_predictor.model.report import score_metrics
-from beam_predictor.physics.array import codebook, impaired, pattern_gain
+from beam_predictor.physics.array import pattern_gain
 from beam_predictor.runtime.config import tracker_settings
 from beam_predictor.twin.config import TwinConfig
+from beam_predictor.twin.generate import array_weights
 from beam_predictor.window import KIN
 
 
@@ -47,8 +48,7 @@ def main() -> None:
     table = load_frame_table(data, args.encoders, MODALITIES, tracker_settings(), cache_dir=args.cache)
     test = split_windows(table, load_config(ModelConfig, config_path("model.yaml")))["test"]
     site = table.site
-    weights = impaired(codebook(site.angles_rad, site.num_antennas), twin.array.phase_error_deg,
-                       twin.array.gain_error_db, np.random.default_rng([twin.array.impairment_seed, 0, 4]))
+    weights = array_weights(twin.array)
     extrapolated = np.sin(test.inputs["kin"][..., KIN["psi"]].astype(float))
     with (data / "scenario.csv").open() as fh:
         truth = {int(r["index"]): (float(r["ue_x"]), float(r["ue_y"])) for r in csv.DictReader(fh)}

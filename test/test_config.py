@@ -70,6 +70,18 @@ def test_twin_sample_differs_from_benchmark_only_in_size():
     sample = load_config(TwinConfig, config_path("twin_sample.yaml"))
     assert (sample.camera.width, sample.camera.height, sample.lidar_ascii) == (960, 540, True)
     same = dataclasses.replace(sample, seed=bench.seed, passes=bench.passes, lidar_ascii=bench.lidar_ascii,
+                               traffic=dataclasses.replace(sample.traffic, motion=bench.traffic.motion),
                                camera=dataclasses.replace(sample.camera, width=bench.camera.width,
                                                           height=bench.camera.height))
     assert same == bench
+
+
+def test_twin_constant_differs_from_benchmark_only_in_motion():
+    import dataclasses
+
+    from beam_predictor.twin.config import TwinConfig
+    bench = load_config(TwinConfig, config_path("twin.yaml"))
+    constant = load_config(TwinConfig, config_path("twin_constant.yaml"))
+    assert constant.traffic.motion == "constant" and bench.traffic.motion == "realistic"
+    realistic = dataclasses.replace(constant.traffic, motion="realistic")
+    assert dataclasses.replace(constant, traffic=realistic) == bench

@@ -91,7 +91,7 @@ def navsat_msg(latlon, altitude: float, stamp: int, frame_id: str):
     cov = np.zeros(9, dtype=np.float64)
     return t["sensor_msgs/msg/NavSatFix"](
         header=header(stamp, frame_id),
-        status=t["sensor_msgs/msg/NavSatStatus"](status=0, service=1),
+        status=t["sensor_msgs/msg/NavSatStatus"](status=0 if np.isfinite(latlon).all() else -1, service=1),
         latitude=float(latlon[0]), longitude=float(latlon[1]), altitude=float(altitude),
         position_covariance=cov, position_covariance_type=0)
 

@@ -13,6 +13,7 @@ the scenario reader adds the row and the column.
 from __future__ import annotations
 
 import io
+import math
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +59,7 @@ def write_power(path: Path, power: np.ndarray) -> None:
 
 # --- GPS ---------------------------------------------------------------------------------
 def read_gps(path: Path) -> np.ndarray:
-    """(latitude, longitude) in degrees as float64."""
+    """(latitude, longitude) in degrees as float64; (NaN, NaN) for a file that says there is no fix."""
     text = _read_bytes(path).decode("ascii", errors="replace")
     tokens = text.split()
     if len(tokens) < 2:
@@ -68,6 +69,8 @@ def read_gps(path: Path) -> np.ndarray:
         lat, lon = float(tokens[0]), float(tokens[1])
     except ValueError:
         raise DeepSenseError(f"non-numeric GPS value in {tokens[:2]}", file=path) from None
+    if math.isnan(lat) and math.isnan(lon):       # a receiver without a fix writes NaN: no fix, not an error
+        return np.array([lat, lon], dtype=np.float64)
     if not (-90.0 <= lat <= 90.0) or not (-180.0 <= lon <= 180.0):
         raise DeepSenseError(f"latitude {lat} / longitude {lon} out of range", file=path)
     return np.array([lat, lon], dtype=np.float64)

@@ -68,6 +68,7 @@ class ReadReport:
     bad_rows: list[tuple[int, str]] = field(default_factory=list)
     nan_power_rows: list[int] = field(default_factory=list)
     label_mismatch_rows: list[int] = field(default_factory=list)
+    gps_missing_rows: list[int] = field(default_factory=list)     # no UE fix: empty cell or a NaN fix
     stamps_adjusted: int = 0
 
 
@@ -296,7 +297,12 @@ class ScenarioReader:
         if Modality.RADAR in mods and self.schema.column("radar"):
             frame.radar = self._load(rec, "radar", files.read_radar)
         if Modality.GPS in mods:
-            frame.ue_latlon = self._load(rec, "ue_loc", files.read_gps)
+            if (rec.get(self.schema.column("ue_loc")) or "").strip().lower() in ("", "nan"):
+                frame.ue_latlon = None               # a GPS outage: no file this frame
+            else:
+                frame.ue_latlon = self._load(rec, "ue_loc", files.read_gps)
+            if frame.ue_latlon is None or not np.isfinite(frame.ue_latlon).all():
+                self.report.gps_missing_rows.append(row)
             if self.schema.column("bs_loc"):
                 key = str(self._path(rec, "bs_loc"))
                 if key not in bs_cache:

@@ -3,17 +3,18 @@
 * :mod:`~beam_predictor.physics.site`: the base station's pose and codebook, GPS fix ->
   steering angle and beam coordinate (:class:`SiteGeometry`, :func:`load_site`).
 * :mod:`~beam_predictor.physics.array`: the ULA: codebook weights, impairments, synthesis
-  of the channel from paths, measured beam power, array pattern.
+  of the channel from paths, the received power of any codebook from a stored channel
+  (measurement noise or a target SNR), array pattern.
 * :mod:`~beam_predictor.physics.pinching`: the dielectric waveguide and its pinching antennas.
 * :mod:`~beam_predictor.physics.camera`: the base-station camera's pinhole model.
 * :mod:`~beam_predictor.physics.geo`: WGS-84 <-> local east/north metres.
 """
-from beam_predictor.physics.array import (CARRIER_HZ, CODEBOOK_FOV_DEG, NUM_ANTENNAS, NUM_BEAMS,
+from beam_predictor.physics.array import (CARRIER_HZ, CODEBOOK_FOV_DEG, NUM_ANTENNAS, NUM_BEAMS, beam_power,
                                           codebook, codebook_angles_rad, pattern_gain, steering)
 from beam_predictor.physics.camera import PinholeCamera
 from beam_predictor.physics.geo import enu_to_latlon, latlon_to_enu
 from beam_predictor.physics.site import SiteError, SiteGeometry, load_site, read_site
 
 __all__ = ["CARRIER_HZ", "CODEBOOK_FOV_DEG", "NUM_ANTENNAS", "NUM_BEAMS", "PinholeCamera", "SiteError",
-           "SiteGeometry", "codebook", "codebook_angles_rad", "enu_to_latlon", "latlon_to_enu", "load_site",
-           "pattern_gain", "read_site", "steering"]
+           "SiteGeometry", "beam_power", "codebook", "codebook_angles_rad", "enu_to_latlon", "latlon_to_enu",
+           "load_site", "pattern_gain", "read_site", "steering"]

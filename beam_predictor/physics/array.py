@@ -77,13 +77,37 @@ def frequency_response(a: np.ndarray, tau: np.ndarray, ux: np.ndarray, num_anten
     return (delay * a[None, :]) @ steering(ux, num_antennas)            # (F, N)
 
 
-def beam_power(H: np.ndarray, weights: np.ndarray, power_scale: float, noise_power: float,
-               rng: np.random.Generator | None) -> np.ndarray:
-    """(B,) measured linear power of each beam: mean over subcarriers of |y|^2."""
-    y = np.sqrt(power_scale) * (H @ weights.conj().T)                   # (F, B)
+def beam_power(H: np.ndarray, weights: np.ndarray, power_scale: float = 1.0, noise_power: float = 0.0,
+               rng: np.random.Generator | None = None, snr_db: float | None = None) -> np.ndarray:
+    """(..., B) received power of every beam of ``weights`` (B, N) from a stored channel.
+
+    ``H`` is one frame's channel of the N elements, per subcarrier (..., F, N) or narrowband
+    (..., N); the power is the mean over subcarriers of |y|^2.  Two noise models:
+
+    * ``noise_power`` (with ``rng``): measurement noise added to each beam's output,
+      y = sqrt(P) w^H H_f + n, n ~ CN(0, noise_power); how the twin writes its power files.
+    * ``snr_db`` (with ``rng``): noise added to the channel before beamforming (paper 004,
+      eqs. 14-15), element-wise CN(0, ||H||^2 / 10^(snr/10)) with ||H||^2 the mean over
+      subcarriers of the squared norm; y = sqrt(P) w^H (H_f + n).
+
+    Any ULA codebook works: :func:`codebook` of 64, 128 or 256 angles from
+    :func:`codebook_angles_rad`, or the twin's impaired 64-beam weights.
+    """
+    H = np.asarray(H)
+    if H.ndim == 1:
+        H = H[None, :]
+    if H.shape[-1] != weights.shape[-1]:
+        raise ValueError(f"channel has {H.shape[-1]} elements, codebook {weights.shape[-1]}")
+    if snr_db is not None:
+        if rng is None:
+            raise ValueError("snr_db needs an rng for the channel noise")
+        norm2 = np.mean(np.sum(np.abs(H) ** 2, axis=-1), axis=-1, keepdims=True)[..., None]
+        sigma2 = norm2 / 10 ** (snr_db / 10)
+        H = H + np.sqrt(sigma2 / 2) * (rng.standard_normal(H.shape) + 1j * rng.standard_normal(H.shape))
+    y = np.sqrt(power_scale) * (H @ weights.conj().T)                   # (..., F, B)
     if rng is not None and noise_power > 0:
         y = y + np.sqrt(noise_power / 2) * (rng.standard_normal(y.shape) + 1j * rng.standard_normal(y.shape))
-    return np.mean(np.abs(y) ** 2, axis=0)
+    return np.mean(np.abs(y) ** 2, axis=-2)
 
 
 def pattern_gain(ux: np.ndarray, weights: np.ndarray) -> np.ndarray:

@@ -34,6 +34,7 @@ class ArrayConfig:
     max_depth: int = 2
     samples_per_src: int = 10000
     element_pattern: str = "tr38901"   # Sionna pattern of each array element ("iso" for tests)
+    store_subcarriers: bool = True     # also store the (F, N) per-subcarrier channel, not only its mean
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,13 @@ class RadarConfig:
     vehicle_scattering: float = 0.5         # diffuse scattering coefficient of vehicle bodies
 
 
+BEHAVIOURS = ("constant", "speed_profile", "follow", "lane_change")
+MOTION_PRESETS = {
+    "constant": {"constant": 1.0},
+    "realistic": {"constant": 0.1, "speed_profile": 0.3, "follow": 0.3, "lane_change": 0.3},
+}
+
+
 @dataclass(frozen=True)
 class TrafficConfig:
     """Passes of the UE car and the other vehicles."""
@@ -87,7 +95,42 @@ class TrafficConfig:
     truck_probability: float = 0.5                          # a blocker is a truck (else a car)
     truck_scale: tuple[float, ...] = (2.2, 1.35, 2.7)       # car mesh scaled to a truck
     ue_antenna_height: float = 1.7
+    park_y: float = 7.8                                     # parked cars along this kerb line, at park_x
+    park_x: tuple[float, ...] = (-36.0, -24.0, -12.0, 0.0, 12.0, 24.0, 36.0)
     conditions: tuple[str, ...] = ("day", "day", "dusk", "night", "rain")
+    # Motion (twin/motion.py).  ``motion`` names a preset of the UE's behaviour shares:
+    # "constant" (every vehicle at a constant speed, the twin's first benchmark), "realistic",
+    # or "custom" (the shares in ``behaviours``).  Outside "constant" passes, blockers and the
+    # lead drive speed profiles too.
+    motion: str = "realistic"
+    behaviours: dict = field(default_factory=dict)          # custom shares: behaviour -> weight
+    max_accel_mps2: float = 2.5                             # physical limits of every vehicle
+    max_decel_mps2: float = 6.0
+    comfort_decel_mps2: float = 2.0
+    response_per_s: float = 0.8                             # speed-profile approach rate to the target
+    speed_change_s: float = 1.5                             # mean time between target-speed changes
+    follow_headway_s: float = 1.2                           # IDM time headway and standstill gap
+    follow_gap_m: float = 2.0
+    follow_start_gap_m: tuple[float, ...] = (0.0, 8.0)      # the lead starts this much beyond the IDM gap
+    lead_brake_to: float = 0.3                              # the lead brakes to this share of its speed
+    vehicle_length_m: float = 4.5
+    lane_change_s: tuple[float, ...] = (2.5, 5.0)           # duration of a lane change
+    max_pass_s: float = 30.0                                # a pass ends here even if the UE is still in view
+
+    def __post_init__(self):
+        from beam_predictor.config import ConfigError
+        if self.motion not in MOTION_PRESETS and self.motion != "custom":
+            raise ConfigError(f"traffic.motion: unknown preset '{self.motion}'; known: "
+                              f"{sorted(MOTION_PRESETS) + ['custom']}")
+        shares = self.shares()
+        unknown = sorted(set(shares) - set(BEHAVIOURS))
+        if unknown or not shares or min(shares.values()) < 0 or sum(shares.values()) <= 0:
+            raise ConfigError(f"traffic.behaviours: {dict(shares)} needs non-negative weights of "
+                              f"{list(BEHAVIOURS)} (unknown: {unknown})")
+
+    def shares(self) -> dict[str, float]:
+        """The UE behaviour weights this config draws passes from."""
+        return dict(self.behaviours) if self.motion == "custom" else dict(MOTION_PRESETS[self.motion])
 
 
 @dataclass(frozen=True)
@@ -95,7 +138,23 @@ class GpsConfig:
     origin_lat: float = 33.4207          # the base station
     origin_lon: float = -111.9289
     origin_alt: float = 350.0
-    noise_m: float = 0.02                 # RTK-level horizontal noise (1 sigma)
+    # The receiver's errors (twin/gps.py): a preset ("rtk", "standard", "degraded") sets the
+    # fields below; "custom" takes them as written.
+    preset: str = "rtk"
+    noise_m: float = 0.02                 # white noise per axis (1 sigma) at the nominal HDOP
+    bias_m: float = 0.0                   # drifting bias: stationary sigma per axis
+    bias_tau_s: float = 60.0              # and its correlation time
+    latency_frames: int = 0               # a fix describes the position this many frames earlier
+    dropout_rate: float = 0.0             # probability per frame that an outage starts
+    dropout_mean_frames: float = 5.0      # mean outage length
+    dropout_nan_share: float = 0.5        # outages written as a NaN fix (else no file)
+    hdop: float = 0.7                     # nominal HDOP
+    hdop_wander: float = 0.1              # log-normal wander of the HDOP
+    hdop_2d: float = 2.5                  # fix type "2D" above this HDOP
+
+    def __post_init__(self):
+        from beam_predictor.twin.gps import resolve
+        resolve(self)
 
 
 @dataclass(frozen=True)
@@ -115,10 +174,17 @@ class PinchingConfig:
 @dataclass(frozen=True)
 class TwinConfig:
     seed: int = 0
+    scene: str = "street_canyon"                      # twin/scenes.py: street_canyon | boulevard
+    # ITU materials without parameters at the carrier, and what to render them with
+    scene_materials: dict = field(default_factory=lambda: {"brick": "concrete", "marble": "concrete"})
     passes: int = 120
     frame_rate_hz: float = 10.0
     split: tuple[float, ...] = (0.7, 0.15, 0.15)     # train/val/test fractions of passes
     lidar_ascii: bool = True                          # DeepSense writes ASCII PLY
+    # Dr.Jit threads of each rendering process.  1 makes a pass the same bytes in every run
+    # and process (the ray tracer's multi-threaded kernels differ in the last float32 bits
+    # from run to run); use --workers for parallelism.  More is faster in one process only.
+    render_threads: int = 1
     array: ArrayConfig = field(default_factory=ArrayConfig)
     camera: CameraConfig = field(default_factory=CameraConfig)
     lidar: LidarConfig = field(default_factory=LidarConfig)
@@ -126,3 +192,9 @@ class TwinConfig:
     traffic: TrafficConfig = field(default_factory=TrafficConfig)
     gps: GpsConfig = field(default_factory=GpsConfig)
     pinching: PinchingConfig = field(default_factory=PinchingConfig)
+
+    def __post_init__(self):
+        from beam_predictor.config import ConfigError
+        from beam_predictor.twin.scenes import SCENES
+        if self.scene not in SCENES:
+            raise ConfigError(f"scene: unknown scene '{self.scene}'; known: {list(SCENES)}")

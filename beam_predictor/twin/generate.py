@@ -10,15 +10,23 @@ Columns written beside the DeepSense ones (all per frame):
 
 ===================  =====================================================================
 ``ue_x/ue_y/ue_z``   UE antenna in scene coordinates [m] (x east, y north, z up)
-``ue_vx``            UE velocity along x [m/s]
+``ue_vx/ue_vy``      UE velocity [m/s]
 ``los``              1 when the array -> UE antenna segment is unobstructed
 ``ue_bbox``          UE box in the image, ``u_min v_min u_max v_max`` pixels; empty if hidden
 ``unit1_yolo``       YOLO label file of every visible vehicle (class 0 car, 1 truck)
 ``unit1_pass``       complex64 .npy: effective PASS channel of every codeword (K,)
 ``pass_codeword``    best PASS codeword, 1-based; ``pass_gain_db`` its gain |h|^2 in dB
+``unit1_channel``    complex64 .npy: the 16 elements' channel, mean over subcarriers (N,)
+``unit1_channel_ofdm`` complex64 .npy: the same per subcarrier (F, N); empty without
+                     ``array.store_subcarriers``.  The power file is exactly this channel
+                     through the impaired array plus the noise of :func:`measurement_rng`
+``motion``           the pass's UE behaviour (twin/traffic.py)
 ``condition``        lighting/weather of the pass: day, dusk, night, rain
 ``split``            train / val / test (by pass)
 ===================  =====================================================================
+
+The DeepSense columns ``unit2_mode_fix_type`` and ``unit2_hdop`` carry the GPS receiver's
+quality (twin/gps.py); an outage leaves ``unit2_loc`` empty or writes a NaN fix.
 
 ``twin_meta.json`` holds the config, the sensor extrinsics and intrinsics, the beam
 codebook angles, the site geometry (``site``: what a real base station knows of its own
@@ -29,6 +37,7 @@ pose, :mod:`beam_predictor.physics.site`) and the PASS codebook (also ``unit1/pa
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from collections import defaultdict
@@ -49,12 +58,13 @@ from beam_predictor.twin import camera as cam_mod
 from beam_predictor.physics import array
 from beam_predictor.physics import pinching
 from beam_predictor.physics.site import SITE_FILE, CameraSite, SiteGeometry
-from beam_predictor.twin import lidar, radar
+from beam_predictor.twin import gps, lidar, radar
 from beam_predictor.twin.config import TwinConfig
 from beam_predictor.twin.traffic import PassPlan, plan_pass
 
-EXTRA_COLUMNS = ("ue_x", "ue_y", "ue_z", "ue_vx", "los", "ue_bbox", "unit1_yolo", "unit1_pass",
-                 "pass_codeword", "pass_gain_db", "condition", "split")
+EXTRA_COLUMNS = ("ue_x", "ue_y", "ue_z", "ue_vx", "ue_vy", "los", "ue_bbox", "unit1_yolo", "unit1_pass",
+                 "pass_codeword", "pass_gain_db", "unit1_channel", "unit1_channel_ofdm", "motion",
+                 "condition", "split")
 START_OF_DAY_S = 9 * 3600.0       # first pass starts at 09:00:00
 PASS_GAP_S = 5.0
 
@@ -73,11 +83,7 @@ class TwinGenerator:
         self.cam_rays = self.cam.pixel_rays()
         self.lidar_origin = bs + np.asarray(cfg.lidar.offset)
         self.lidar_dirs = lidar.scan_directions(cfg.lidar)
-        ideal = array.codebook(array.codebook_angles_rad(cfg.array.num_beams, cfg.array.fov_deg),
-                               cfg.array.num_antennas)
-        # the hardware's errors are fixed for the array: the same in every scenario of this site
-        self.weights = array.impaired(ideal, cfg.array.phase_error_deg, cfg.array.gain_error_db,
-                                      np.random.default_rng([cfg.array.impairment_seed, 0, 4]))
+        self.weights = array_weights(cfg.array)
         self.freqs = array.subcarriers(cfg.array.bandwidth_hz, cfg.array.num_subcarriers)
         self.pass_book = pinching.build_codebook(cfg.pinching, cfg.array.frequency_hz)
         self.pa_xyz = pinching.pa_world(self.pass_book, cfg.pinching).reshape(-1, 3)
@@ -98,7 +104,8 @@ class TwinGenerator:
         plans = []
         for seq in range(1, num_passes + 1):
             rng = np.random.default_rng([self.cfg.seed, seq, 1])
-            plans.append(plan_pass(seq, self.cfg, self.scene.vehicles, self.bs[:2], rng))
+            plans.append(plan_pass(seq, self.cfg, self.scene.vehicles, self.bs[:2], rng,
+                                   np.random.default_rng([self.cfg.seed, seq, 8])))
         return plans
 
     def _tick(self, name: str, start: float) -> float:
@@ -107,7 +114,17 @@ class TwinGenerator:
         return now
 
     def render_pass(self, plan: PassPlan, first_index: int, start_s: float, split: str):
-        """Yield (frame, files) for every frame of a pass; ``files`` are extra files to write."""
+        """Yield (frame, files) for every frame of a pass; ``files`` are extra files to write.
+
+        BLAS runs on one thread meanwhile, as in a Ray worker (Ray gives each one thread), so
+        that no sum depends on the process's BLAS threading: a pass must have the same bytes
+        in every process (the scene also lists the ray tracer's paths in a canonical order).
+        """
+        from threadpoolctl import threadpool_limits
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield from self._render_pass(plan, first_index, start_s, split)
+
+    def _render_pass(self, plan: PassPlan, first_index: int, start_s: float, split: str):
         cfg = self.cfg
         rng = np.random.default_rng([cfg.seed, plan.seq, 2])
         palette = rng.integers(30, 230, size=(len(plan.tracks), 3))
@@ -117,9 +134,15 @@ class TwinGenerator:
         truck = np.asarray(cfg.traffic.truck_scale)
         scales = {tr.name: truck if tr.kind == "truck" else np.ones(3) for tr in plan.tracks}
         for tr in plan.tracks:                 # parked vehicles (and scales) are set once per pass
-            self.scene.place(tr.name, (tr.x(0.0), tr.lane_y), (tr.vx, 0.0, 0.0), scales[tr.name])
+            x, y, vx, vy = tr.state(0, 0.0)
+            self.scene.place(tr.name, (x, y), (vx, vy, 0.0), scales[tr.name], heading(vx, vy))
         colours = {tr.name: tuple(int(c) for c in palette[i]) for i, tr in enumerate(plan.tracks)}
-        movers = [tr for tr in plan.tracks if tr.vx != 0.0]
+        movers = [tr for tr in plan.tracks if tr.moving]
+        ue = plan.ue
+        # the true antenna track as the CSV writes it (4 decimals), and what the receiver reports
+        truth = np.array([[float(f"{v:.4f}") for v in ue.state(k, k / cfg.frame_rate_hz)[:2]]
+                          for k in range(plan.num_frames)])
+        fixes = gps_fixes(cfg, plan.seq, truth)
         for tr in plan.tracks:
             lo, hi = self.scene.bbox(tr.name)
             self.object_info[self.vehicle_ids[tr.name]] = ("vehicle", "metal", (colours[tr.name], lo, hi))
@@ -127,17 +150,21 @@ class TwinGenerator:
             t0 = time.perf_counter()
             t = k / cfg.frame_rate_hz
             for tr in movers:
-                self.scene.place(tr.name, (tr.x(t), tr.lane_y), (tr.vx, 0.0, 0.0), scales[tr.name])
+                x, y, vx, vy = tr.state(k, t)
+                self.scene.place(tr.name, (x, y), (vx, vy, 0.0), scales[tr.name], heading(vx, vy))
                 lo, hi = self.scene.bbox(tr.name)
                 self.object_info[self.vehicle_ids[tr.name]] = ("vehicle", "metal", (colours[tr.name], lo, hi))
-            ue = plan.ue
-            ue_ant = np.array([ue.x(t), ue.lane_y, cfg.traffic.ue_antenna_height])
+            ue_x, ue_y, ue_vx, ue_vy = ue.state(k, t)
+            ue_ant = np.array([ue_x, ue_y, cfg.traffic.ue_antenna_height])
             t0 = self._tick("place", t0)
 
-            paths = self.scene.trace_comms(ue_ant, seed=first_index + k)
-            H = array.frequency_response(paths.a, paths.tau, paths.ux, cfg.array.num_antennas, self.freqs)
-            power = array.beam_power(H, self.weights, cfg.array.tx_power_scale, cfg.array.noise_power,
-                                     rng).astype(np.float32)
+            index = first_index + k
+            paths = self.scene.trace_comms(ue_ant, seed=index)
+            H = array.frequency_response(paths.a, paths.tau, paths.ux, cfg.array.num_antennas,
+                                         self.freqs).astype(np.complex64)
+            # the power files are exactly the stored channel through the array, plus the frame's noise
+            power = array.beam_power(H.astype(np.complex128), self.weights, cfg.array.tx_power_scale,
+                                     cfg.array.noise_power, measurement_rng(cfg, index)).astype(np.float32)
             t0 = self._tick("comms", t0)
 
             rp = self.scene.trace_radar(seed=first_index + k)
@@ -169,27 +196,31 @@ class TwinGenerator:
             gains = pinching.gain_db(h_pass)
             t0 = self._tick("los+pass", t0)
 
-            index = first_index + k
-            latlon = enu_to_latlon(ue_ant[0] - self.bs[0] + rng.normal(0, cfg.gps.noise_m),
-                                   ue_ant[1] - self.bs[1] + rng.normal(0, cfg.gps.noise_m),
-                                   (cfg.gps.origin_lat, cfg.gps.origin_lon))
+            latlon, fix_type, hdop = fixes[k]
             box = boxes.get(ue_id)
             yolo = cam_mod.yolo_lines(boxes, classes, self.cam.width, self.cam.height)
             extras = {
-                "ue_x": f"{ue_ant[0]:.4f}", "ue_y": f"{ue_ant[1]:.4f}", "ue_z": f"{ue_ant[2]:.4f}",
-                "ue_vx": f"{ue.vx:.4f}", "los": "1" if los else "0",
+                "ue_x": f"{truth[k, 0]:.4f}", "ue_y": f"{truth[k, 1]:.4f}", "ue_z": f"{ue_ant[2]:.4f}",
+                "ue_vx": f"{ue_vx:.4f}", "ue_vy": f"{ue_vy:.4f}", "los": "1" if los else "0",
                 "ue_bbox": "" if box is None else " ".join(f"{v:.0f}" for v in box[:4]),
                 "unit1_yolo": f"./unit1/yolo_labels/image_{index}.txt",
                 "unit1_pass": f"./unit1/pass_data/pass_channel_{index}.npy",
                 "pass_codeword": str(int(np.argmax(gains)) + 1), "pass_gain_db": f"{gains.max():.3f}",
-                "condition": plan.condition, "split": split,
+                "unit1_channel": f"./unit1/channel_data/channel_{index}.npy",
+                "unit1_channel_ofdm": (f"./unit1/channel_data/channel_ofdm_{index}.npy"
+                                       if cfg.array.store_subcarriers else ""),
+                "unit2_mode_fix_type": fix_type, "unit2_hdop": hdop,
+                "motion": plan.behaviour, "condition": plan.condition, "split": split,
             }
             frame = Frame(index=index, seq_index=plan.seq, stamp_ns=int(round((start_s + t) * 1e9)),
                           beam=best_beam(power)[0], power=power, image_jpeg=jpeg, lidar=points, radar=cube,
                           ue_latlon=latlon, ue_altitude=cfg.gps.origin_alt + ue_ant[2] - self.bs[2],
                           bs_latlon=np.array([cfg.gps.origin_lat, cfg.gps.origin_lon]), extras=extras)
             files = {extras["unit1_yolo"]: "\n".join(yolo) + ("\n" if yolo else ""),
-                     extras["unit1_pass"]: h_pass.astype(np.complex64)}
+                     extras["unit1_pass"]: h_pass.astype(np.complex64),
+                     extras["unit1_channel"]: H.mean(axis=0)}
+            if cfg.array.store_subcarriers:
+                files[extras["unit1_channel_ofdm"]] = H
             self._tick("assemble", t0)
             yield frame, files
 
@@ -216,6 +247,45 @@ class TwinGenerator:
         }
 
 
+def gps_fixes(cfg: TwinConfig, seq: int, truth: np.ndarray) -> list[tuple[np.ndarray | None, str, str]]:
+    """Per frame of pass ``seq``: the UE fix (None: no file), its fix type and HDOP cells.
+
+    ``truth`` holds the antenna's true (x, y) as the CSV writes them; the receiver's draws
+    come from the pass's own GPS stream, so :func:`regps` can redo them for another preset.
+    """
+    a = cfg.array.position
+    track = gps.receiver_track(truth[:, 0] - a[0], truth[:, 1] - a[1], cfg.gps, cfg.frame_rate_hz,
+                               np.random.default_rng([cfg.seed, seq, 7]))
+    out = []
+    for k in range(len(truth)):
+        latlon = None
+        if track.written[k]:
+            latlon = np.asarray(enu_to_latlon(track.east_m[k], track.north_m[k],
+                                              (cfg.gps.origin_lat, cfg.gps.origin_lon)), dtype=float)
+        out.append((latlon, track.fix_type[k], f"{track.hdop[k]:.2f}"))
+    return out
+
+
+def heading(vx: float, vy: float) -> float:
+    """Yaw of a vehicle's body from the street axis: it points along its velocity (lane changes)."""
+    return float(np.arctan(vy / vx)) if vx else 0.0
+
+
+def array_weights(a) -> np.ndarray:
+    """(B, N) weights of the twin's impaired array (``ArrayConfig``): what its power files measure with.
+
+    The hardware's errors are fixed for the array: the same in every scenario of the site.
+    """
+    ideal = array.codebook(array.codebook_angles_rad(a.num_beams, a.fov_deg), a.num_antennas)
+    return array.impaired(ideal, a.phase_error_deg, a.gain_error_db,
+                          np.random.default_rng([a.impairment_seed, 0, 4]))
+
+
+def measurement_rng(cfg: TwinConfig, index: int) -> np.random.Generator:
+    """The noise stream of frame ``index``'s power measurement (so the power files can be re-synthesised)."""
+    return np.random.default_rng([cfg.seed, index, 6])
+
+
 def twin_site(cfg: TwinConfig) -> SiteGeometry:
     """The twin's site: the array is the GPS origin and faces +y, which is north; its camera."""
     c = cfg.camera
@@ -229,29 +299,55 @@ def twin_site(cfg: TwinConfig) -> SiteGeometry:
                         fov_deg=cfg.array.fov_deg, camera=camera)
 
 
-_WORKER: TwinGenerator | None = None
+class PassWorker:
+    """One rendering process: holds its own scene and renders whole passes (a Ray actor)."""
+
+    def __init__(self, cfg: TwinConfig):
+        self.gen = TwinGenerator(cfg)
+
+    def render(self, job):
+        before = dict(self.gen.timing)
+        frames = list(self.gen.render_pass(*job))
+        return frames, {k: v - before.get(k, 0.0) for k, v in self.gen.timing.items()}
 
 
-def _worker_init(cfg: TwinConfig) -> None:
-    global _WORKER
-    _WORKER = TwinGenerator(cfg)
+def _ray_results(cfg: TwinConfig, jobs, workers: int, address: str | None):
+    """Render ``jobs`` on Ray actors; results in job order.
+
+    A local Ray runtime with ``workers`` CPUs, or the cluster at ``address`` (every node
+    needs beam_predictor and its twin dependencies installed).  An actor whose process dies
+    is restarted and its pass rendered again (passes are seeded on their own, so the retry
+    renders the same bytes).
+    """
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")      # offline by design: no usage reports
+    import ray
+    from ray.util import ActorPool
+    if not ray.is_initialized():
+        # "local": a new runtime of our own, even when another Ray instance runs on this machine
+        ray.init(address=address or "local", num_cpus=None if address else workers, include_dashboard=False,
+                 log_to_driver=False, configure_logging=False,
+                 object_store_memory=None if address else RAY_OBJECT_STORE_BYTES)
+    actor = ray.remote(num_cpus=1, max_restarts=3, max_task_retries=3)(PassWorker)
+    pool = ActorPool([actor.remote(cfg) for _ in range(workers)])
+    try:
+        yield from pool.map(lambda a, job: a.render.remote(job), jobs)
+    finally:
+        ray.shutdown()
 
 
-def _worker_pass(job):
-    plan, index, start_s, split = job
-    before = dict(_WORKER.timing)
-    frames = list(_WORKER.render_pass(plan, index, start_s, split))
-    return frames, {k: v - before.get(k, 0.0) for k, v in _WORKER.timing.items()}
+RAY_OBJECT_STORE_BYTES = 1 << 30        # passes in flight are tens of MB each
 
 
 def generate(out: str | Path, cfg: TwinConfig | None = None, progress: bool = True,
-             overwrite: bool = False, workers: int = 1) -> dict:
+             overwrite: bool = False, workers: int = 1, address: str | None = None) -> dict:
     """Write the twin scenario to ``out`` (atomically); returns a summary with timings.
 
-    ``workers`` > 1 renders passes in that many processes (each with its own scene); the
-    output is identical to a single-process run because every pass is seeded on its own.
+    ``workers`` > 1 (or an ``address``) renders passes on Ray actors, each with its own
+    scene: a local Ray runtime, or the cluster at ``address``.  The driver writes the passes
+    in order, so the output has exactly the bytes of a single-process run (every pass is
+    seeded on its own).  A run that fails or is killed leaves no partial dataset: the
+    next run starts clean.
     """
-    import multiprocessing as mp
     cfg = cfg or TwinConfig()
     out = Path(out)
     if out.exists() and not overwrite:
@@ -269,16 +365,15 @@ def generate(out: str | Path, cfg: TwinConfig | None = None, progress: bool = Tr
         index += plan.num_frames
         start_s += plan.num_frames / cfg.frame_rate_hz + PASS_GAP_S
     timing: dict[str, float] = defaultdict(float)
-    pool = None
+    distributed = workers > 1 or address is not None
     try:
-        if workers > 1:
-            pool = mp.get_context("spawn").Pool(workers, initializer=_worker_init, initargs=(cfg,))
-            results = pool.imap(_worker_pass, jobs)
+        if distributed:
+            results = _ray_results(cfg, jobs, max(workers, 1), address)
         else:
             results = ((list(gen.render_pass(*job)), {}) for job in jobs)
         with ScenarioWriter(tmp, layout="s31", extra_columns=EXTRA_COLUMNS,
                             ascii_ply=cfg.lidar_ascii) as writer:
-            for sub in ("unit1/yolo_labels", "unit1/pass_data"):
+            for sub in ("unit1/yolo_labels", "unit1/pass_data", "unit1/channel_data"):
                 (tmp / sub).mkdir(parents=True, exist_ok=True)
             np.save(tmp / "unit1/pass_data/pass_codebook.npy", gen.pass_book)
             with tqdm(total=total, desc="twin", unit="frame", disable=not progress) as bar:
@@ -298,16 +393,17 @@ def generate(out: str | Path, cfg: TwinConfig | None = None, progress: bool = Tr
         (tmp / "twin_meta.json").write_text(json.dumps(gen.meta(), indent=1))
         (tmp / SITE_FILE).write_text("# Site geometry of this twin scenario (beam_predictor.physics.site)\n"
                                      + yaml.safe_dump(twin_site(cfg).to_dict(), sort_keys=False))
-        (tmp / "splits.csv").write_text("seq_index,split,condition,frames\n" + "".join(
-            f"{p.seq},{s},{p.condition},{p.num_frames}\n" for p, s in zip(plans, splits)))
+        (tmp / "splits.csv").write_text("seq_index,split,condition,frames,motion\n" + "".join(
+            f"{p.seq},{s},{p.condition},{p.num_frames},{p.behaviour}\n" for p, s in zip(plans, splits)))
         replace_dir(tmp, out)
     finally:
-        if pool is not None:
-            pool.terminate()
+        if distributed:
+            results.close()
         shutil.rmtree(tmp, ignore_errors=True)
     for name, sec in gen.timing.items():
         timing[name] += sec
     elapsed = time.perf_counter() - start
-    return {"frames": total, "passes": cfg.passes, "workers": workers, "seconds": elapsed,
+    return {"frames": total, "passes": cfg.passes, "workers": workers,
+            "backend": "ray" if distributed else "local", "seconds": elapsed,
             "setup_seconds": setup_s, "frames_per_second": total / max(elapsed - setup_s, 1e-9),
             "stage_seconds": dict(timing)}

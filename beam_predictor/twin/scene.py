@@ -1,10 +1,11 @@
 """The Sionna RT street canyon behind the twin: materials, vehicles, radios and ray casting.
 
-This is the only module of the twin that imports Sionna RT / Mitsuba.  It uses Sionna's
-built-in ``simple_street_canyon_with_cars`` scene, loaded with ``merge_shapes=False`` so
-every car is an object that can be moved, scaled into a truck and given a velocity.
-The ITU materials ``brick`` and ``marble`` of that scene have no parameters at 60 GHz,
-so those buildings are switched to ITU ``concrete`` before the frequency is set.
+This is the only module of the twin that imports Sionna RT / Mitsuba.  It loads the
+scene ``twin.scene`` names (:mod:`beam_predictor.twin.scenes`) with ``merge_shapes=False``,
+so every car is an object that can be moved, scaled into a truck and given a velocity.
+Materials without ITU parameters at the carrier are switched to their ``scene_materials``
+substitutes before the frequency is set (the street canyon's brick and marble become
+concrete); a material with neither is a configuration error naming it.
 """
 from __future__ import annotations
 
@@ -16,10 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from beam_predictor.physics.array import direction_cosine_x
+from beam_predictor.twin import scenes
 from beam_predictor.twin.config import TwinConfig
-
-SCENE_NAME = "simple_street_canyon_with_cars"
-UNSUPPORTED_AT_60GHZ = ("brick", "marble")
 
 
 def ensure_llvm() -> None:
@@ -50,16 +49,30 @@ class TwinScene:
 
     def __init__(self, cfg: TwinConfig):
         ensure_llvm()
+        import drjit as dr
         import mitsuba as mi
         import sionna.rt as rt
+        from sionna.rt.radio_materials.itu import ITU_MATERIALS_PROPERTIES
+        if cfg.render_threads > 0:
+            dr.set_thread_count(cfg.render_threads)      # one: bit-reproducible (config.py)
         self.mi, self.rt, self.cfg = mi, rt, cfg
-        scene = rt.load_scene(getattr(rt.scene, SCENE_NAME), merge_shapes=False)
-        concrete = rt.ITURadioMaterial("concrete_60ghz", "concrete", thickness=0.3)
+        if cfg.scene == "boulevard":
+            scene = rt.load_scene_from_string(scenes.boulevard_xml(rt.scene.low_poly_car), merge_shapes=False)
+        else:
+            scene = rt.load_scene(getattr(rt.scene, scenes.BUILTIN[cfg.scene]), merge_shapes=False)
+        used = {o.radio_material.name: o.radio_material.itu_type for o in scene.objects.values()}
+        rendered = scenes.check_materials(cfg.scene, used, dict(cfg.scene_materials), cfg.array.frequency_hz,
+                                          ITU_MATERIALS_PROPERTIES)
+        substitutes = {}
         for obj in scene.objects.values():
-            if obj.radio_material.name in UNSUPPORTED_AT_60GHZ:
-                obj.radio_material = concrete
-        for name in UNSUPPORTED_AT_60GHZ:
-            if name in scene.radio_materials:
+            name = obj.radio_material.name
+            if rendered[name] != used[name]:
+                if rendered[name] not in substitutes:
+                    substitutes[rendered[name]] = rt.ITURadioMaterial(
+                        f"{rendered[name]}_60ghz", rendered[name], thickness=0.3)
+                obj.radio_material = substitutes[rendered[name]]
+        for name in used:
+            if rendered[name] != used[name] and name in scene.radio_materials:
                 scene.remove(name)
         scene.frequency = cfg.array.frequency_hz
         scene.bandwidth = cfg.array.bandwidth_hz
@@ -71,7 +84,12 @@ class TwinScene:
         self.scene = scene
         self.kind_of_id = {int(o.object_id): n for n, o in scene.objects.items()}
         self._base_half = {n: self._half_extent(o) for n, o in self.vehicles.items()}
-        self._scale: dict[str, np.ndarray] = {}
+        params = scene.mi_scene_params
+        self._pristine = {}
+        for n, o in self.vehicles.items():
+            key = o.mi_mesh.id() + ".vertex_positions"
+            v = np.array(params[key], dtype=np.float64).reshape(-1, 3)
+            self._pristine[n] = (key, v - (v.min(axis=0) + v.max(axis=0)) / 2)
         scene.tx_array = rt.PlanarArray(num_rows=1, num_cols=1, pattern=cfg.array.element_pattern,
                                         polarization="V")
         scene.rx_array = rt.PlanarArray(num_rows=1, num_cols=1, pattern="iso", polarization="V")
@@ -95,16 +113,27 @@ class TwinScene:
         bb = obj.mi_mesh.bbox()
         return (np.array(bb.max).ravel() - np.array(bb.min).ravel()) / 2
 
-    def place(self, name: str, xyz, velocity=(0.0, 0.0, 0.0), scale=(1.0, 1.0, 1.0)) -> None:
-        """Put vehicle ``name`` with its footprint centred at (x, y) on the ground (z ignored)."""
-        obj = self.vehicles[name]
+    def place(self, name: str, xyz, velocity=(0.0, 0.0, 0.0), scale=(1.0, 1.0, 1.0),
+              yaw: float = 0.0) -> None:
+        """Put vehicle ``name`` with its footprint centred at (x, y) on the ground (z ignored).
+
+        The mesh is rebuilt from its vertices as loaded (centred, scaled, turned by ``yaw``
+        about z, moved), never from its last pose: Sionna's own setters transform the
+        current vertices, so float32 rounding would carry the history of earlier passes
+        into a pass, and a pass would render differently in a fresh worker.
+        """
+        key, rel = self._pristine[name]
         scale = np.asarray(scale, dtype=float)
-        if not np.array_equal(self._scale.get(name), scale):
-            obj.scaling = self.mi.Vector3f(*(float(s) for s in scale))
-            self._scale[name] = scale
-        height = self._base_half[name][2] * scale[2]
-        obj.position = self._p((xyz[0], xyz[1], height))
-        obj.velocity = self.mi.Vector3f(*(float(v) for v in velocity))
+        v = rel * scale
+        if yaw:
+            c, s = np.cos(yaw), np.sin(yaw)
+            v = np.stack([c * v[:, 0] - s * v[:, 1], s * v[:, 0] + c * v[:, 1], v[:, 2]], axis=1)
+        v = v + np.array([xyz[0], xyz[1], self._base_half[name][2] * scale[2]])
+        params = self.scene.mi_scene_params
+        params[key] = self.mi.Float(np.ascontiguousarray(v, dtype=np.float32).ravel())
+        params.update()
+        self.scene.scene_geometry_updated()
+        self.vehicles[name].velocity = self.mi.Vector3f(*(float(u) for u in velocity))
 
     def bbox(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         bb = self.vehicles[name].mi_mesh.bbox()
@@ -130,9 +159,14 @@ class TwinScene:
         theta = np.asarray(paths.theta_r if arrival else paths.theta_t).ravel()
         phi = np.asarray(paths.phi_r if arrival else paths.phi_t).ravel()
         keep = valid & (np.abs(a) > 0)
-        return Paths(a=a[keep], tau=np.asarray(paths.tau).ravel()[keep],
-                     ux=direction_cosine_x(theta[keep], phi[keep]),
-                     doppler=np.asarray(paths.doppler).ravel()[keep])
+        out = Paths(a=a[keep], tau=np.asarray(paths.tau).ravel()[keep],
+                    ux=direction_cosine_x(theta[keep], phi[keep]),
+                    doppler=np.asarray(paths.doppler).ravel()[keep])
+        # The solver's multi-threaded kernels may list the same paths in another order from run
+        # to run; sums over paths then differ in the last bits.  A canonical order makes a
+        # frame's channel, power and radar cube the same bytes in every process.
+        order = np.lexsort((out.a.imag, out.a.real, out.doppler, out.ux, out.tau))
+        return Paths(a=out.a[order], tau=out.tau[order], ux=out.ux[order], doppler=out.doppler[order])
 
     def trace_comms(self, ue_antenna, seed: int) -> Paths:
         self._seed = seed

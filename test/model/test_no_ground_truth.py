@@ -12,7 +12,8 @@ import numpy as np
 from beam_predictor.model.data import load_frame_table, make_windows, select_passes
 from model_helpers import REPO, SAMPLE
 
-GROUND_TRUTH = ("ue_bbox", "ue_x", "ue_y", "ue_z", "ue_vx", "los")
+GROUND_TRUTH = ("ue_bbox", "ue_x", "ue_y", "ue_z", "ue_vx", "ue_vy", "los", "unit1_channel",
+                "unit1_channel_ofdm", "motion")
 
 
 def scrambled_copy(out):
