@@ -16,6 +16,7 @@ export FASTDDS_DEFAULT_PROFILES_FILE ?= $(CURDIR)/config/fastdds_loopback.xml
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export YOLO_OFFLINE := 1
+export RAY_USAGE_STATS_ENABLED := 0
 export YOLO_CONFIG_DIR := $(CURDIR)/build/ultralytics
 export PYTHONUNBUFFERED := 1
 
@@ -24,13 +25,18 @@ APT_PACKAGES := libusb-1.0-0 libllvm19
 SAMPLE_SCENARIO := data/twin_sample
 SAMPLE_BAG      := rosbags/twin_sample
 BENCH_DATASET   := data/twin_benchmark
-TWIN_WORKERS    ?= 1
+TWIN_WORKERS    ?= 2
+# The benchmark with the other GPS receivers (twin-gps: the same frames, only the GPS differs),
+# the constant-velocity twin and the second scene.
+GPS_PRESETS       := standard degraded
+CONSTANT_DATASET  := data/twin_constant
+BOULEVARD_DATASET := data/twin_boulevard
 # The project's shared real data, beside the clone.
 SHARED_DATA     ?= ../shared/data
 
 .PHONY: help setup test demo dataset bench-convert bench-sensing pretrain detector twin-pictures twin-stats \
 	twin-realism model bench-model bench-data-ratio bench-paper002 ablate-modalities ablate-unfrozen bench-budget bench-ros bench-stages faults soak export clean \
-	twin-ceiling
+	twin-ceiling datasets-gps dataset-constant dataset-boulevard bench-twin-scaling bench-gps bench-motion
 
 help:
 	@echo "make demo   - set up, build the sample scenario and bag, and run the main job"
@@ -41,7 +47,12 @@ help:
 	@echo "make bench-sensing - per-frame preprocessing + encoder latency (CPU default and paper size)"
 	@echo "make pretrain - pre-train the four encoders on the benchmark dataset (Top-1/Top-3 table)"
 	@echo "make detector - train the YOLO detector on twin frames; mAP50 and UE association accuracy"
-	@echo "make twin-pictures / twin-realism - the README pictures / twin-vs-real power report"
+	@echo "make twin-pictures / twin-realism - the README pictures / twin-vs-real power, motion and GPS report"
+	@echo "make datasets-gps / dataset-constant / dataset-boulevard - the benchmark with standard and degraded"
+	@echo "                 GPS, the constant-velocity twin, the second scene"
+	@echo "make bench-twin-scaling - twin frames/s at 1 and 2 local Ray workers"
+	@echo "make bench-gps - anchors and M2BeamLLM (all inputs vs GPS only) at each GPS preset"
+	@echo "make bench-motion - anchors and privileged constant-velocity references, constant vs realistic motion"
 	@echo "make model - retrain the shipped predictor models/m2beamllm.pt (config/model.yaml)"
 	@echo "make bench-model - every model x (standard, few-shot) on the benchmark test passes, one table"
 	@echo "make bench-data-ratio / ablate-modalities / ablate-unfrozen / bench-budget - few-shot, ablations"
@@ -96,15 +107,36 @@ $(BENCH_DATASET)/scenario.csv: config/twin.yaml | $(STAMP)
 
 dataset: $(BENCH_DATASET)/scenario.csv
 
+$(BENCH_DATASET)_%/scenario.csv: $(BENCH_DATASET)/scenario.csv
+	$(CLI) twin-gps $(BENCH_DATASET) --preset $* --out $(BENCH_DATASET)_$* --overwrite
+
+datasets-gps: $(foreach p,$(GPS_PRESETS),$(BENCH_DATASET)_$(p)/scenario.csv)
+
+$(CONSTANT_DATASET)/scenario.csv: config/twin_constant.yaml | $(STAMP)
+	$(CLI) twin --config config/twin_constant.yaml --out $(CONSTANT_DATASET) --overwrite --workers $(TWIN_WORKERS)
+
+dataset-constant: $(CONSTANT_DATASET)/scenario.csv
+
+$(BOULEVARD_DATASET)/scenario.csv: config/twin_boulevard.yaml | $(STAMP)
+	$(CLI) twin --config config/twin_boulevard.yaml --out $(BOULEVARD_DATASET) --overwrite --workers $(TWIN_WORKERS)
+
+dataset-boulevard: $(BOULEVARD_DATASET)/scenario.csv
+
+bench-twin-scaling: setup
+	$(PY) scripts/bench_twin_scaling.py --passes 16 --out reports/twin_scaling
+
 twin-pictures: $(SAMPLE_SCENARIO)/scenario.csv
 	$(PY) scripts/twin_pictures.py $(SAMPLE_SCENARIO) docs/img
 
 twin-stats: $(BENCH_DATASET)/scenario.csv
 	$(PY) scripts/twin_stats.py $(BENCH_DATASET)
 
-twin-realism: $(BENCH_DATASET)/scenario.csv
+twin-realism: $(BENCH_DATASET)/scenario.csv datasets-gps $(CONSTANT_DATASET)/scenario.csv
 	$(PY) scripts/twin_realism.py $(BENCH_DATASET) $(SHARED_DATA)/deepsense_s17_power reports/twin_realism
 	cp reports/twin_realism/realism.png docs/img/twin_realism.png
+	$(PY) scripts/twin_dynamics.py reports/twin_dynamics constant=$(CONSTANT_DATASET) realistic=$(BENCH_DATASET) \
+	  --gps $(foreach p,$(GPS_PRESETS),gps_$(p)=$(BENCH_DATASET)_$(p))
+	cp reports/twin_dynamics/dynamics.png docs/img/twin_dynamics.png
 
 bench-convert: setup
 	$(PY) scripts/bench_convert.py
@@ -144,6 +176,22 @@ ablate-unfrozen: $(BENCH_DATASET)/scenario.csv
 # Privileged references (the twin's own array, the true UE direction): how far the direct path can go.
 twin-ceiling: $(BENCH_DATASET)/scenario.csv
 	$(PY) scripts/twin_ceiling.py --data $(BENCH_DATASET)
+
+# Motion: the anchors and the privileged constant-velocity references on the constant-velocity
+# and the realistic-motion twin (same passes, seeds and sensors; only traffic.motion differs).
+bench-motion: $(BENCH_DATASET)/scenario.csv $(CONSTANT_DATASET)/scenario.csv
+	for d in constant=$(CONSTANT_DATASET) realistic=$(BENCH_DATASET); do \
+	  $(PY) scripts/bench_model.py --suite config/bench/anchors.yaml --data $${d#*=} \
+	    --report reports/bench_motion/$${d%%=*} || exit 1; \
+	  $(PY) scripts/twin_ceiling.py --data $${d#*=} | tee reports/bench_motion/$${d%%=*}/ceiling.txt || exit 1; \
+	done
+
+# GPS receivers: the anchors and M2BeamLLM with all inputs vs GPS only, at each preset (same frames).
+bench-gps: $(BENCH_DATASET)/scenario.csv datasets-gps
+	$(PY) scripts/bench_model.py --suite config/bench/gps.yaml --data $(BENCH_DATASET) --report reports/bench_gps/rtk
+	for p in $(GPS_PRESETS); do \
+	  $(PY) scripts/bench_model.py --suite config/bench/gps.yaml --data $(BENCH_DATASET)_$$p \
+	    --report reports/bench_gps/$$p || exit 1; done
 
 bench-budget: $(BENCH_DATASET)/scenario.csv
 	$(PY) scripts/bench_model.py --suite config/bench/budget.yaml --report reports/bench_budget
