@@ -24,6 +24,7 @@ draws come from a stream of their own, so datasets of one traffic seed differ on
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,7 +61,13 @@ def resolve(gps) -> dict:
     if gps.preset not in GPS_PRESETS:
         raise ConfigError(f"gps.preset: unknown preset '{gps.preset}'; "
                           f"known: {sorted(GPS_PRESETS) + ['custom']}")
-    return {**fields, **GPS_PRESETS[gps.preset]}
+    preset = GPS_PRESETS[gps.preset]
+    defaults = {f.name: f.default for f in dataclasses.fields(gps)}
+    for key, value in preset.items():      # a field the preset fixes must not be set to something else
+        if fields[key] != defaults[key] and fields[key] != value:
+            raise ConfigError(f"gps.{key}: {fields[key]} is set, but preset '{gps.preset}' fixes it at "
+                              f"{value}; use preset: custom to set the fields yourself")
+    return {**fields, **preset}
 
 
 def receiver_track(east_m: np.ndarray, north_m: np.ndarray, gps, frame_rate_hz: float,

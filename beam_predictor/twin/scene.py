@@ -1,4 +1,4 @@
-"""The Sionna RT street canyon behind the twin: materials, vehicles, radios and ray casting.
+"""The Sionna RT scene behind the twin: materials, vehicles, radios and ray casting.
 
 This is the only module of the twin that imports Sionna RT / Mitsuba.  It loads the
 scene ``twin.scene`` names (:mod:`beam_predictor.twin.scenes`) with ``merge_shapes=False``,

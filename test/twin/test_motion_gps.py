@@ -141,3 +141,10 @@ def test_unknown_gps_preset_names_the_key():
         GpsConfig(preset="survey")
     with pytest.raises(ConfigError, match="scene"):
         dataclasses.replace(TwinConfig(), scene="moon")
+
+
+def test_a_field_the_gps_preset_fixes_cannot_be_set_silently():
+    with pytest.raises(ConfigError, match="gps.noise_m.*preset 'standard'"):
+        GpsConfig(preset="standard", noise_m=0.05)
+    assert GpsConfig(preset="custom", noise_m=0.05).noise_m == 0.05
+    assert GpsConfig(preset="standard", noise_m=0.3).preset == "standard"      # the preset's own value
