@@ -107,6 +107,11 @@ def find_csv(root: Path) -> Path:
                          file=root)
 
 
+def _blank(rec: dict, col: str) -> bool:
+    """Whether a cell names no file (empty, or "nan" as pandas writes a missing value)."""
+    return (rec.get(col) or "").strip().lower() in ("", "nan")
+
+
 def scenario_key(scenario: str | Path) -> str:
     """A digest of the scenario's CSV: what caches of per-frame data are keyed by."""
     return hashlib.sha256(find_csv(Path(scenario)).read_bytes()).hexdigest()[:16]
@@ -185,10 +190,9 @@ class ScenarioReader:
     def _path(self, rec: dict, role: str, col: str | None = None) -> Path:
         """The file a cell names (``col``: a column of its own, e.g. one of several arrays)."""
         col = col or self.schema.column(role)
-        value = (rec.get(col) or "").strip()
-        if not value or value.lower() == "nan":
+        if _blank(rec, col):
             raise DeepSenseError("empty file path", field=col)
-        return self.root / value
+        return self.root / rec[col].strip()
 
     def _load(self, rec: dict, role: str, loader, col: str | None = None):
         col = col or self.schema.column(role)
@@ -297,7 +301,7 @@ class ScenarioReader:
         if Modality.RADAR in mods and self.schema.column("radar"):
             frame.radar = self._load(rec, "radar", files.read_radar)
         if Modality.GPS in mods:
-            if (rec.get(self.schema.column("ue_loc")) or "").strip().lower() in ("", "nan"):
+            if _blank(rec, self.schema.column("ue_loc")):
                 frame.ue_latlon = None               # a GPS outage: no file this frame
             else:
                 frame.ue_latlon = self._load(rec, "ue_loc", files.read_gps)

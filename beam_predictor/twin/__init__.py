@@ -11,11 +11,19 @@ LiDAR, traffic, motion, GPS and pinching-antenna models are plain numpy.
 
 Configuration errors are :class:`beam_predictor.config.ConfigError`, naming the key.
 """
-from beam_predictor.twin.config import MOTION_PRESETS, TwinConfig
-from beam_predictor.twin.generate import array_weights, generate, measurement_rng
-from beam_predictor.twin.gps import GPS_PRESETS
-from beam_predictor.twin.scenes import SCENES
-from beam_predictor.twin.variants import regps
+import importlib
 
-__all__ = ["GPS_PRESETS", "MOTION_PRESETS", "SCENES", "TwinConfig", "array_weights", "generate",
-           "measurement_rng", "regps"]
+# Resolved on first use (PEP 562): the beamformer node imports twin.config, and importing
+# the generator (tqdm, the DeepSense writer, the pass renderer) would add half a second to
+# its start-up.
+_PUBLIC = {"MOTION_PRESETS": "config", "TwinConfig": "config", "array_weights": "generate",
+           "generate": "generate", "measurement_rng": "generate", "GPS_PRESETS": "gps", "SCENES": "scenes",
+           "regps": "variants"}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str):
+    if name not in _PUBLIC:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_PUBLIC[name]}"), name)

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from beam_predictor.config import ConfigError
+from beam_predictor.twin.gps import resolve
+from beam_predictor.twin.scenes import SCENES
+
 
 @dataclass(frozen=True)
 class ArrayConfig:
@@ -118,7 +122,6 @@ class TrafficConfig:
     max_pass_s: float = 30.0                                # a pass ends here even if the UE is still in view
 
     def __post_init__(self):
-        from beam_predictor.config import ConfigError
         if self.motion not in MOTION_PRESETS and self.motion != "custom":
             raise ConfigError(f"traffic.motion: unknown preset '{self.motion}'; known: "
                               f"{sorted(MOTION_PRESETS) + ['custom']}")
@@ -153,7 +156,6 @@ class GpsConfig:
     hdop_2d: float = 2.5                  # fix type "2D" above this HDOP
 
     def __post_init__(self):
-        from beam_predictor.twin.gps import resolve
         resolve(self)
 
 
@@ -184,7 +186,7 @@ class TwinConfig:
     # Dr.Jit threads of each rendering process.  1 makes a pass the same bytes in every run
     # and process (the ray tracer's multi-threaded kernels differ in the last float32 bits
     # from run to run); use --workers for parallelism.  More is faster in one process only.
-    render_threads: int = 1
+    render_threads: int = 1                          # 0: Dr.Jit's default (one per core)
     array: ArrayConfig = field(default_factory=ArrayConfig)
     camera: CameraConfig = field(default_factory=CameraConfig)
     lidar: LidarConfig = field(default_factory=LidarConfig)
@@ -194,7 +196,5 @@ class TwinConfig:
     pinching: PinchingConfig = field(default_factory=PinchingConfig)
 
     def __post_init__(self):
-        from beam_predictor.config import ConfigError
-        from beam_predictor.twin.scenes import SCENES
         if self.scene not in SCENES:
             raise ConfigError(f"scene: unknown scene '{self.scene}'; known: {list(SCENES)}")

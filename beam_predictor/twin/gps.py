@@ -31,6 +31,7 @@ import numpy as np
 
 from beam_predictor.config import ConfigError
 
+NOT_ERROR_MODEL = ("origin_lat", "origin_lon", "origin_alt", "preset")    # the other GpsConfig fields
 # preset -> field values of GpsConfig (the fields not named keep their defaults)
 GPS_PRESETS = {
     "rtk": dict(noise_m=0.02, bias_m=0.0, latency_frames=0, dropout_rate=0.0, hdop=0.7),
@@ -53,9 +54,7 @@ class GpsTrack:
 
 def resolve(gps) -> dict:
     """The error-model fields of ``GpsConfig`` after its preset."""
-    fields = {k: getattr(gps, k) for k in ("noise_m", "bias_m", "bias_tau_s", "latency_frames",
-                                           "dropout_rate", "dropout_mean_frames", "dropout_nan_share", "hdop",
-                                           "hdop_wander", "hdop_2d")}
+    fields = {f.name: getattr(gps, f.name) for f in dataclasses.fields(gps) if f.name not in NOT_ERROR_MODEL}
     if gps.preset == "custom":
         return fields
     if gps.preset not in GPS_PRESETS:

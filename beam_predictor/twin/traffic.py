@@ -21,8 +21,7 @@ import numpy as np
 from beam_predictor.twin import motion
 from beam_predictor.twin.config import TrafficConfig
 
-PARK_Y = TrafficConfig.park_y          # the default kerb line and slots (config traffic.park_y/park_x)
-PARK_X = TrafficConfig().park_x
+PARK_X, PARK_Y = TrafficConfig().park_x, TrafficConfig.park_y   # the defaults of traffic.park_x/park_y
 
 
 @dataclass(frozen=True, eq=False)
