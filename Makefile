@@ -36,7 +36,8 @@ SHARED_DATA     ?= ../shared/data
 
 .PHONY: help setup test demo dataset bench-convert bench-sensing pretrain detector twin-pictures twin-stats \
 	twin-realism model bench-model bench-data-ratio bench-paper002 ablate-modalities ablate-unfrozen bench-budget bench-ros bench-stages faults soak export clean \
-	twin-ceiling datasets-gps dataset-constant dataset-boulevard bench-twin-scaling bench-gps bench-motion
+	twin-ceiling datasets-gps dataset-constant dataset-boulevard bench-twin-scaling bench-gps bench-motion \
+	bench-sweep bench-sweep-fusion
 
 help:
 	@echo "make demo   - set up, build the sample scenario and bag, and run the main job"
@@ -53,6 +54,8 @@ help:
 	@echo "make bench-twin-scaling - twin frames/s at 1 and 2 local Ray workers"
 	@echo "make bench-gps - anchors and M2BeamLLM (all inputs vs GPS only) at each GPS preset"
 	@echo "make bench-motion - anchors and privileged constant-velocity references, constant vs realistic motion"
+	@echo "make bench-sweep - paper 004: sparse sweep -> fine beam, every model and anchor, both scenes (Tables III-VII)"
+	@echo "make bench-sweep-fusion - paper 004's sweep as an M2BeamLLM modality: measured, 0 dB and 20 dB"
 	@echo "make model - retrain the shipped predictor models/m2beamllm.pt (config/model.yaml)"
 	@echo "make bench-model - every model x (standard, few-shot) on the benchmark test passes, one table"
 	@echo "make bench-data-ratio / ablate-modalities / ablate-unfrozen / bench-budget - few-shot, ablations"
@@ -192,6 +195,17 @@ bench-gps: $(BENCH_DATASET)/scenario.csv datasets-gps
 	for p in $(GPS_PRESETS); do \
 	  $(PY) scripts/bench_model.py --suite config/bench/gps.yaml --data $(BENCH_DATASET)_$$p \
 	    --report reports/bench_gps/$$p || exit 1; done
+
+# Paper 004 on the twin: Tables III-VII analogues, and Top-1 against SNR (reports/sweep).
+bench-sweep: $(BENCH_DATASET)/scenario.csv $(BOULEVARD_DATASET)/scenario.csv
+	$(PY) scripts/bench_sweep.py --suite config/bench/sweep.yaml --report reports/sweep
+
+bench-sweep-fusion: $(BENCH_DATASET)/scenario.csv
+	$(PY) scripts/bench_model.py --suite config/bench/sweep_fusion.yaml --data $(BENCH_DATASET) \
+	  --report reports/sweep_fusion/measured
+	for s in 0 20; do \
+	  $(PY) scripts/bench_model.py --suite config/bench/sweep_fusion.yaml --data $(BENCH_DATASET) \
+	    --sweep-snr $$s --report reports/sweep_fusion/snr_$$s || exit 1; done
 
 bench-budget: $(BENCH_DATASET)/scenario.csv
 	$(PY) scripts/bench_model.py --suite config/bench/budget.yaml --report reports/bench_budget

@@ -258,6 +258,63 @@ def _cmd_train(args) -> int:
     return 0
 
 
+def _cmd_sweep(args) -> int:
+    """Paper 004: train one sparse-sweep predictor (or evaluate a checkpoint) and score the anchors on the
+    same test frames; CSV + training-curve PNG in the report folder."""
+    import csv
+    from dataclasses import replace
+    from beam_predictor.model.sweep import load_sweep_set
+    from beam_predictor.model.sweep_config import SweepConfig, SweepTask, check_snr
+    from beam_predictor.model.sweep_train import (anchor_results, evaluate_sweep, load_sweep, save_sweep,
+                                                  train_sweep)
+    from beam_predictor.runtime.closed_loop import pyplot
+    cfg = load_config(SweepConfig, args.config or config_path("sweep.yaml"))
+    task = {k: v for k, v in (("fine_beams", args.fine), ("snr_db", args.snr)) if v is not None}
+    if task:
+        cfg = replace(cfg, task=SweepTask(**{**dataclasses.asdict(cfg.task), **task}))
+    if args.model:
+        cfg = replace(cfg, net=replace(cfg.net, kind=args.model))
+    if args.epochs is not None:
+        cfg = replace(cfg, train=replace(cfg.train, epochs=args.epochs))
+    data = load_sweep_set(args.data)
+    if args.checkpoint:
+        run = load_sweep(args.checkpoint)
+        check_snr(cfg.task.snr_db, run.cfg.task.snr_grid_db)
+        cfg = replace(run.cfg, task=replace(run.cfg.task, snr_db=cfg.task.snr_db))
+        print(f"loaded {args.checkpoint}: {cfg.net.kind}, 16 -> {cfg.task.fine_beams} beams")
+    else:
+        run = train_sweep(cfg, data)
+        path = save_sweep(run, args.out)
+        print(f"trained {cfg.net.kind} (kept epoch {run.best_epoch} of {cfg.train.epochs}): {path}")
+    snr = f"{cfg.task.snr_db:g} dB" if data.has_channel else "the measurement's own noise"
+    rows = [{"model": cfg.net.kind, "beams_measured": cfg.task.coarse_beams,
+             **evaluate_sweep(run, cfg, data)}]
+    rows += [{"model": k, **v} for k, v in anchor_results(cfg, data).items()]
+    out = Path(args.report)
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "results.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    print(f"{data.name} test passes, {cfg.task.coarse_beams} -> {cfg.task.fine_beams} beams at {snr}:")
+    for r in rows:
+        print(f"  {r['model']:>14}: Top-1 {100 * r['top1']:5.1f} %  Top-3 {100 * r['top3']:5.1f} %  "
+              f"loss {r['power_loss_db']:.2f} dB  "
+              + (f"rate {r['rate']:.2f} bit/s/Hz  " if r["rate"] == r["rate"] else "")
+              + f"({r['beams_measured']} beams measured, {r['frames']} frames, {r['masked']} masked)")
+    if run.history:
+        plt = pyplot()
+        fig, ax = plt.subplots(figsize=(6, 4))
+        ax.plot([h["epoch"] for h in run.history], [100 * h["val_top1"] for h in run.history])
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("validation Top-1 (%)")
+        fig.tight_layout()
+        fig.savefig(out / "training.png", dpi=110)
+        plt.close(fig)
+    print(f"report: {out}")
+    return 0
+
+
 def _cmd_evaluate(args) -> int:
     from beam_predictor.model import checkpoint
     from beam_predictor.model.data import make_windows, select_passes
@@ -293,8 +350,10 @@ def _compare_online(model, w, report: Path) -> int:
     """Offline Top-1 of the applied beam (offset 0) on the frames the live graph commanded."""
     from beam_predictor.runtime.closed_loop import compare_with_offline
     c = compare_with_offline(model, w, report)
+    how = f", refined over the top {c['refine_k']}" if c["refine_k"] else ""
     print(f"on the {c['frames']} frames the live graph commanded (of {c['commanded']}: the last T frames of "
-          "a pass have no offline window, their future is not in the data); offset 0, the applied beam:")
+          f"a pass have no offline window, their future is not in the data); offset 0, the applied "
+          f"beam{how}:")
     print(f"  offline Top-1 {100 * c['offline_top1']:.1f} % (beam-predictor evaluate, same checkpoint)")
     print(f"  online  Top-1 {100 * c['online_top1']:.1f} % (closed loop, {report})")
     print(f"  the applied beam differs from the offline top-1 on {c['differ']} of them")
@@ -306,7 +365,7 @@ def _cmd_export(args) -> int:
     $ROS_HOME/beam_predictor/onnx; a node builds a missing one at configure)."""
     from beam_predictor.runtime.graph import LAUNCH_ARGUMENTS, build_graph
     from beam_predictor.runtime.online import OnlinePredictor
-    from beam_predictor.sensing.beam_history import BEAM_MODALITY
+    from beam_predictor.sensing.beam_history import POWER_MODALITIES
     from beam_predictor.sensing.online import OnlineEncoder, encoder_checkpoint
     from beam_predictor.sensing.tracker import UETracker
     specs = build_graph({k: getattr(args, k) for k in LAUNCH_ARGUMENTS if hasattr(args, k)}, args.config)
@@ -316,7 +375,7 @@ def _cmd_export(args) -> int:
             print(f"{s.name}: {UETracker(p['weights'], None, imgsz=p['imgsz'], runtime='onnxruntime').onnx}")
         elif s.module.endswith(".encoder_node"):
             for modality in p["modality"].split(","):
-                if modality != BEAM_MODALITY:
+                if modality not in POWER_MODALITIES:
                     enc = OnlineEncoder(modality, encoder_checkpoint(modality, p["checkpoint"]),
                                         runtime="onnxruntime")
                     print(f"{s.name} ({modality}): {enc.session.path}")
@@ -352,6 +411,13 @@ def _cmd_launch(args) -> int:
             print(f"  received-power loss {m['power_loss_mean_db']:.2f} dB mean, "
                   f"{m['power_loss_p95_db']:.2f} dB p95")
             print(f"  end-to-end latency p50 {m['e2e_p50_ms']:.1f} ms, p99 {m['e2e_p99_ms']:.1f} ms")
+            for c in m.get("refine_curve", []):
+                if c["k"] in (0, 3):
+                    how = ("apply the prediction" if c["k"] == 0 else
+                           f"measure the top {c['k']}, apply the best")
+                    print(f"  K = {c['k']:<2} ({how}): power loss {c['power_loss_mean_db']:.2f} dB mean, "
+                          f"{c['power_loss_p95_db']:.2f} dB p95, sweep overhead {100 * c['overhead']:.1f} % "
+                          f"of a full sweep")
         print(f"  frames dropped {m.get('frames_dropped', 0)}")
         print(f"report: {report.parent}")
     if bad:
@@ -448,6 +514,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--splits", help="split file (seq_index, split) to use; default: the CSV's split column, "
                                     "else splits.csv beside it, else one drawn by config/splits.yaml")
     p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("sweep", help="paper 004: predict the fine codebook's best beam from a sparse sweep "
+                                     "(train one model, or --checkpoint; anchors on the same frames)")
+    p.add_argument("--data", required=True, help="scenario folder (twin: stored channels; real: 64 powers)")
+    p.add_argument("--config", help="sweep YAML (default: the shipped config/sweep.yaml)")
+    p.add_argument("--model", help="net.kind: dual_auto, dual_gan, regnet, resnet, cnn_mlp, lstm")
+    p.add_argument("--fine", type=int, help="fine codebook size (a multiple of the sparse sweep)")
+    p.add_argument("--snr", type=float, help="SNR in dB (one of task.snr_grid_db)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--checkpoint", help="evaluate this sweep checkpoint instead of training")
+    p.add_argument("--out", default="checkpoints/sweep/sweep.pt", help="checkpoint to write")
+    p.add_argument("--report", default="reports/sweep_run", help="CSV + PNG report folder")
+    p.set_defaults(func=_cmd_sweep)
 
     p = sub.add_parser("evaluate", help="evaluate a predictor checkpoint on a split (CSV + PNG report)")
     p.add_argument("--checkpoint", default="models/m2beamllm.pt")

@@ -135,7 +135,8 @@ def array_power_topic(k: int) -> "Topic":
 
 ARRAY_POWER_TOPICS = tuple(array_power_topic(k) for k in range(1, MAX_POWER_ARRAYS + 1))
 # The sensor topic each feature modality is computed from (beam: the previous frame's best beam).
-MODALITY_SOURCE = {"image": CAMERA, "radar": RADAR, "lidar": LIDAR, "gps": UE_GPS, "beam": POWER}
+MODALITY_SOURCE = {"image": CAMERA, "radar": RADAR, "lidar": LIDAR, "gps": UE_GPS, "beam": POWER,
+                   "sweep": POWER}
 ALL_DATA_TOPICS = (BS_GPS,) + FRAME_TOPICS + ARRAY_POWER_TOPICS
 TOPICS_BY_NAME = {t.name: t for t in ALL_DATA_TOPICS}
 # everything a converted bag holds: the data topics and the sensor frames' /tf_static

@@ -11,7 +11,8 @@ and prior in those tasks, so the table shows what each gains from it.  Writes
 plots (beam_predictor.model.report), ``latency.csv`` (batch-1 forward, history features
 cached) and ``degradation.csv`` when the suite asks; with ``figure: data_ratio`` also
 ``few_shot.csv`` and ``few_shot.png`` (Top-1 and Top-3 against the share of training passes,
-mean and standard deviation over seeds).
+mean and standard deviation over seeds).  ``--sweep-snr`` synthesises the ``sweep`` modality
+(paper 004's sparse sweep) at that SNR from the stored channels instead of the measured power.
 
     python scripts/bench_model.py --suite config/bench/models.yaml --data data/twin_benchmark
 """
@@ -64,6 +65,9 @@ def main() -> None:
     ap.add_argument("--params-file",
                     help="ROS 2 parameters file whose yolo_tracker settings make the box series")
     ap.add_argument("--seeds", type=int, nargs="+", help="override the suite's seeds")
+    ap.add_argument("--sweep-snr", type=float,
+                    help="the sweep modality synthesised from the stored channels at this SNR (dB) "
+                         "instead of read from the measured power")
     args = ap.parse_args()
     suite = yaml.safe_load(Path(args.suite).read_text())
     seeds = args.seeds or suite.get("seeds", [0])
@@ -84,7 +88,7 @@ def main() -> None:
 
     images = any(run_config(o, {}, None, f"{args.suite}:{n}").needs_image for n, o in suite["models"].items())
     table = load_frame_table(args.data, args.encoders, MODALITIES, tracker_settings(args.params_file),
-                             cache_dir=args.cache, images=images)
+                             cache_dir=args.cache, images=images, sweep_snr_db=args.sweep_snr)
     results, latency, degradation = [], [], []
     wall = time.perf_counter()
     first_task = next(iter(suite["tasks"]))

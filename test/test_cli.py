@@ -40,3 +40,23 @@ def test_bad_config_is_reported(tmp_path, capsys):
     cfg.write_text("passes: 1\nframes_per_pas: 4\n")
     assert main(["fixture", str(tmp_path / "scen"), "--config", str(cfg)]) == 2
     assert "frames_per_pas" in capsys.readouterr().err
+
+
+def test_sweep_on_a_real_layout_scenario_uses_the_64_measured_powers(tmp_path, capsys):
+    cfg = tmp_path / "fixture.yaml"
+    cfg.write_text("passes: 6\nframes_per_pass: 8\nimage_width: 64\nimage_height: 48\nlidar_points: 64\n")
+    assert main(["fixture", str(tmp_path / "scen"), "--config", str(cfg), "--layout", "s9"]) == 0
+    args = ["sweep", "--data", str(tmp_path / "scen"), "--model", "cnn_mlp", "--epochs", "2",
+            "--out", str(tmp_path / "s.pt"), "--report", str(tmp_path / "rep")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "16 -> 64 beams at the measurement's own noise" in out and "hc" in out and "pattern_fit" not in out
+    rows = (tmp_path / "rep" / "results.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows] == ["model", "cnn_mlp", "sparse_argmax", "hc"]
+    assert main(args[:-4] + ["--checkpoint", str(tmp_path / "s.pt"), "--report", str(tmp_path / "rep2")]) == 0
+    assert main(args + ["--fine", "256"]) == 2                 # only 64 powers are stored
+    assert "must have 64 beams" in capsys.readouterr().err
+    assert main(args + ["--fine", "100"]) == 2
+    assert "not a multiple" in capsys.readouterr().err
+    assert main(args + ["--snr", "5"]) == 2
+    assert "SNR 5.0 dB is not in task.snr_grid_db" in capsys.readouterr().err

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from beam_predictor.config import ConfigError, from_mapping, to_mapping
 from beam_predictor.window import WindowSpec
 
-MODALITIES = ("image", "radar", "lidar", "gps", "beam")     # beam: past optimal beams (sensing.beam_history)
+# beam: the previous frame's optimal beam; sweep: its 16 sparse-beam powers (sensing.beam_history)
+MODALITIES = ("image", "radar", "lidar", "gps", "beam", "sweep")
 BACKBONES = ("gpt2", "minilm", "gru", "lstm", "nlinear", "informer")
 LLM_BACKBONES = ("gpt2", "minilm")
 # model kinds (beam_predictor.model.registry): M2BeamLLM (paper 000), MLM-BP (paper 002) and

@@ -29,7 +29,8 @@ from beam_predictor.deepsense.splits import SplitConfig, pass_splits, split_colu
 from beam_predictor.model.config import POSITION_KINDS, ModelConfig
 from beam_predictor.model.eval_labels import frame_category
 from beam_predictor.physics.site import SiteError, SiteGeometry, find_site_file
-from beam_predictor.sensing.beam_history import BEAM_MODALITY, beam_series
+from beam_predictor.sensing.beam_history import (BEAM_MODALITY, POWER_MODALITIES, SWEEP_BEAMS, SWEEP_MODALITY,
+                                                 SWEEP_VERSION, beam_series, sparse_power, sweep_series)
 from beam_predictor.sensing.beam_history import VERSION as BEAM_VERSION
 from beam_predictor.sensing.boxes import TrackerSettings, track_scenario
 from beam_predictor.sensing.dataset import prepare
@@ -121,20 +122,23 @@ def _labels(scenario: Path, meta: dict, site: SiteGeometry | None, cache_dir: Pa
 def load_frame_table(scenario: str | Path, encoders: str | Path, modalities, tracker: TrackerSettings | None,
                      cache_dir: str | Path | None = "build/cache", progress: bool = True,
                      split_cfg: SplitConfig | None = None, feature_dim: int = 64,
-                     images: bool = False) -> FrameTable:
+                     images: bool = False, sweep_snr_db: float | None = None) -> FrameTable:
     """Features of ``modalities`` (encoder_<modality>.pt in ``encoders``; the past beams of
     :mod:`beam_predictor.sensing.beam_history`, ``feature_dim`` wide), the tracker's UE boxes
     (none when ``tracker`` is None), GPS fixes and labels of a scenario; the split of each
     pass is :func:`beam_predictor.deepsense.splits.pass_splits`'s.  With ``images``, also every
     camera image preprocessed as ``encoders``/encoder_image.pt was trained (models that read the
-    image themselves)."""
+    image themselves).  The ``sweep`` modality reads the measured power's 16 sparse beams (what the
+    live encoder node reads); with ``sweep_snr_db`` (twin scenarios) the sweep is synthesised from the
+    stored channels at that SNR instead (:mod:`beam_predictor.model.sweep`, one seeded noise draw), to
+    measure what the sweep adds at a chosen SNR."""
     scenario, encoders = Path(scenario), Path(encoders)
     cache = None if cache_dir is None else Path(cache_dir)
     meta = _twin_meta(scenario)
     site = scenario_site(scenario) if find_site_file(scenario) is not None else None
     labels = _labels(scenario, meta, site, cache, progress)
     labels["split"] = split_column(labels["seq"], pass_splits(scenario, split_cfg, cache))
-    ckpts = {m: encoders / f"encoder_{m}.pt" for m in modalities if m != BEAM_MODALITY}
+    ckpts = {m: encoders / f"encoder_{m}.pt" for m in modalities if m not in POWER_MODALITIES}
     for m, p in ckpts.items():
         if not p.is_file():
             raise FileNotFoundError(f"{p}: no encoder checkpoint for modality '{m}' "
@@ -157,6 +161,16 @@ def load_frame_table(scenario: str | Path, encoders: str | Path, modalities, tra
         f, miss = beam_series(labels["stamp_ns"], labels["seq"], labels["beam"], labels["power"].shape[1],
                               feature_dim)
         feats[BEAM_MODALITY] = ModalityFeatures(labels["index"], f, miss, BEAM_VERSION)
+    if SWEEP_MODALITY in modalities:
+        sweep, version = sparse_power(labels["power"]), SWEEP_VERSION
+        if sweep_snr_db is not None:
+            from beam_predictor.model.sweep import load_sweep_set
+            s = load_sweep_set(scenario)
+            sweep = s.sweep(labels["power"].shape[1], SWEEP_BEAMS, sweep_snr_db,
+                            np.random.default_rng([0, 17, int(round(10 * sweep_snr_db)) + 1000]))
+            version = f"{SWEEP_VERSION}-snr{sweep_snr_db:g}dB"
+        f, miss = sweep_series(labels["stamp_ns"], labels["seq"], sweep, feature_dim)
+        feats[SWEEP_MODALITY] = ModalityFeatures(labels["index"], f, miss, version)
     feats = {m: feats[m] for m in modalities}
     n = len(labels["index"])
     box, visible, box_version = np.zeros((n, 4), np.float32), np.zeros(n, bool), ""

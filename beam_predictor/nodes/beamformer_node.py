@@ -3,7 +3,10 @@
 The command contract (contract.BEAM_COMMAND) is what a real phased-array driver would
 subscribe to: apply ``points[0]`` 'beam' (codebook index) and the 'pa_<n>' positions.
 During replay the node scores every command against the bag's measured 64-beam power and
-the frame's UE position (:mod:`beam_predictor.runtime.closed_loop`), publishes live
+the frame's UE position (:mod:`beam_predictor.runtime.closed_loop`).  With ``refine_k`` K > 0 it
+applies the strongest of the command's K top-ranked beams as measured (during replay, the bag's
+power stands in for the K-beam sweep); every frame is also scored for each K of ``refine_curve``.
+It publishes live
 metrics on /bp/closed_loop and RViz markers, and writes its report at shutdown.  A watchdog
 warns on /diagnostics (and in the log) as soon as frames keep coming but commands stopped
 for ``watchdog`` seconds, and again when they flow again.  Stamps that jump back (a looped
@@ -27,7 +30,8 @@ from beam_predictor.bag.messages import EXTRA_PREFIX
 from beam_predictor.config import load_config, output_dir
 from beam_predictor.nodes.common import declare_config, qos, run, sensor_subscription, stamp_ns
 from beam_predictor.runtime.closed_loop import (ClosedLoopMetrics, CommandWatchdog, FrameLedger, LoopSample,
-                                                SimulatedArray, SimulatedWaveguide, pyplot)
+                                                SimulatedArray, SimulatedWaveguide, loss_db, pyplot,
+                                                refine_beam, refine_curve)
 from beam_predictor.runtime.config import BeamformerConfig
 from beam_predictor.twin.config import TwinConfig
 
@@ -97,15 +101,17 @@ class BeamformerNode(Node):
             return
         truth, (msg, arrival, lag) = found
         values = dict(zip(msg.joint_names, msg.points[0].positions))
-        applied = int(values["beam"])
-        tops = [int(v) for k, v in values.items() if k.startswith("beam_top")]
+        tops = [int(v) for k, v in values.items() if k.startswith("beam_top")] or [int(values["beam"])]
         pa = np.array([v for k, v in values.items() if k.startswith("pa_")])
-        self.array.apply(applied)
         power = truth["power"]
+        if self.cfg.refine_k > len(tops):
+            self.get_logger().warning(f"refine_k {self.cfg.refine_k}: the command ranks {len(tops)} beams "
+                                      "(raise the fusion node's top_k); refining over those",
+                                      throttle_duration_sec=10.0)
+        applied = refine_beam(power, tops, self.cfg.refine_k)
+        self.array.apply(applied)
         optimal = int(np.nanargmax(power))
-        loss = float("nan")
-        if np.isfinite(power).all():
-            loss = float(10 * np.log10(power.max() / max(power[applied], 1e-30)))
+        loss = loss_db(power, applied)
         pa_loss = float("nan")
         info = truth.get("info", {})
         if pa.size and "ue_x" in info and info.get("pass_codeword"):
@@ -115,7 +121,8 @@ class BeamformerNode(Node):
             pa_loss = self.guide.gain_db(best, ue) - self.guide.gain_db(pa, ue)
         self.metrics.record(LoopSample(key[1], applied, optimal, applied == optimal, optimal in tops[:3],
                                        loss, self.array.gain_loss_db(applied, optimal), pa_loss,
-                                       1e3 * (arrival - truth["arrival"]), lag, key[0], time.time()))
+                                       1e3 * (arrival - truth["arrival"]), lag, key[0], time.time()),
+                            refine_curve(power, tops, self.cfg.refine_curve))
         self.ledger.mark_scored(key)
         self.publish_markers(msg.header, applied, optimal, pa)
 
@@ -155,6 +162,7 @@ class BeamformerNode(Node):
 
     def publish_live(self) -> None:
         values = {**self.metrics.summary(), **self.ledger.coverage(final=False)}
+        values.update({f"loss_k{c['k']}_db": c["power_loss_mean_db"] for c in values.pop("refine_curve", [])})
         text = {k: f"{v:.4g}" if isinstance(v, float) else str(v) for k, v in values.items()}
         status = DiagnosticStatus(name="closed_loop", message="live closed-loop metrics",
                                   values=[KeyValue(key=k, value=v) for k, v in text.items()])
@@ -182,7 +190,8 @@ class BeamformerNode(Node):
         self.diag_pub.publish(msg)
 
     def close(self) -> None:
-        out = self.metrics.write_report(output_dir(self.cfg.report, "closed_loop"), self.ledger.coverage())
+        out = self.metrics.write_report(output_dir(self.cfg.report, "closed_loop"),
+                                        {**self.ledger.coverage(), "refine_k": self.cfg.refine_k})
         print(f"closed-loop report: {out}", flush=True)
 
 

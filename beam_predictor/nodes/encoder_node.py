@@ -30,7 +30,7 @@ from beam_predictor.bag import messages as codec
 from beam_predictor.nodes.common import ManagedNode, feature_msg, qos, run, sensor_subscription, stamp_ns
 from beam_predictor.runtime.config import EncoderNodeConfig
 from beam_predictor.runtime.latest import LatestWorker
-from beam_predictor.sensing.beam_history import BEAM_MODALITY, DelayedBeam
+from beam_predictor.sensing.beam_history import BEAM_MODALITY, SWEEP_MODALITY, DelayedBeam, DelayedSweep
 from beam_predictor.sensing.online import OnlineEncoder, encoder_checkpoint
 
 SOURCES = {
@@ -40,7 +40,11 @@ SOURCES = {
     "gps": (contract.MODALITY_SOURCE["gps"], NavSatFix, codec.latlon),
     BEAM_MODALITY: (contract.MODALITY_SOURCE[BEAM_MODALITY], LaserScan,
                     lambda m: (stamp_ns(m.header), codec.power_values(m))),
+    SWEEP_MODALITY: (contract.MODALITY_SOURCE[SWEEP_MODALITY], LaserScan,
+                     lambda m: (stamp_ns(m.header), codec.power_values(m))),
 }
+DELAYED = {BEAM_MODALITY: (DelayedBeam, "the previous frame's optimal beam"),
+           SWEEP_MODALITY: (DelayedSweep, "the previous frame's 16 sparse-beam powers")}
 
 
 def parse_modalities(text: str) -> tuple[str, ...]:
@@ -80,9 +84,10 @@ class EncoderNode(ManagedNode):
 
     def load(self) -> None:
         for modality in self.modalities:
-            if modality == BEAM_MODALITY:
-                stage = Stage(modality, DelayedBeam(contract.NUM_BEAMS, self.cfg.feature_dim))
-                what = "no checkpoint: the previous frame's optimal beam"
+            if modality in DELAYED:
+                step, text = DELAYED[modality]
+                stage = Stage(modality, step(contract.NUM_BEAMS, self.cfg.feature_dim))
+                what = f"no checkpoint: {text}"
             else:
                 path = encoder_checkpoint(modality, self.cfg.checkpoint)
                 stage = Stage(modality, OnlineEncoder(modality, path, self.cfg.device, self.cfg.runtime,

@@ -10,11 +10,13 @@
 * :mod:`~beam_predictor.physics.geo`: WGS-84 <-> local east/north metres.
 """
 from beam_predictor.physics.array import (CARRIER_HZ, CODEBOOK_FOV_DEG, NUM_ANTENNAS, NUM_BEAMS, beam_power,
-                                          codebook, codebook_angles_rad, pattern_gain, steering)
+                                          codebook, codebook_angles_rad, impaired_codebook, pattern_gain,
+                                          sparse_beams, steering)
 from beam_predictor.physics.camera import PinholeCamera
 from beam_predictor.physics.geo import enu_to_latlon, latlon_to_enu
 from beam_predictor.physics.site import SiteError, SiteGeometry, load_site, read_site
 
 __all__ = ["CARRIER_HZ", "CODEBOOK_FOV_DEG", "NUM_ANTENNAS", "NUM_BEAMS", "PinholeCamera", "SiteError",
-           "SiteGeometry", "beam_power", "codebook", "codebook_angles_rad", "enu_to_latlon", "latlon_to_enu",
-           "load_site", "pattern_gain", "read_site", "steering"]
+           "SiteGeometry", "beam_power", "codebook", "codebook_angles_rad", "enu_to_latlon",
+           "impaired_codebook", "latlon_to_enu", "load_site", "pattern_gain", "read_site", "sparse_beams",
+           "steering"]

@@ -57,6 +57,31 @@ def impaired(weights: np.ndarray, phase_error_deg: float, gain_error_db: float,
     return weights * (gain * np.exp(1j * phase))[None, :]
 
 
+def impaired_codebook(num_beams: int, fov_deg: float, num_antennas: int, phase_error_deg: float,
+                      gain_error_db: float, seed: int) -> np.ndarray:
+    """(B, N) weights of a site's array (ideal steering times its static element errors).
+
+    The element errors depend only on ``seed`` and N, so every codebook of the same array (64,
+    128 or 256 beams) carries the same hardware: the twin measures with it, and a base station
+    that knows its calibration predicts with it.
+    """
+    ideal = codebook(codebook_angles_rad(num_beams, fov_deg), num_antennas)
+    return impaired(ideal, phase_error_deg, gain_error_db, np.random.default_rng([seed, 0, 4]))
+
+
+def sparse_beams(fine: int, coarse: int) -> np.ndarray:
+    """Indices of the ``coarse`` beams of a sparse sweep within a ``fine`` codebook (0-based).
+
+    Every (fine / coarse)-th beam, starting half a step in, so the sweep is centred on the field
+    of view: 16 of 64 are beams 2, 6, ..., 62.  Real scenarios with only the 64 measured powers
+    take the same subset, so one rule serves the twin and DeepSense.
+    """
+    if coarse <= 0 or fine <= 0 or fine % coarse:
+        raise ValueError(f"a {fine}-beam codebook is not a multiple of the {coarse}-beam sparse sweep")
+    step = fine // coarse
+    return np.arange(coarse) * step + step // 2
+
+
 def direction_cosine_x(theta: np.ndarray, phi: np.ndarray) -> np.ndarray:
     """x component of the unit vector with zenith ``theta`` and azimuth ``phi`` (from +x)."""
     return np.sin(theta) * np.cos(phi)

@@ -4,7 +4,12 @@ The simulated base station applies the commanded beam to a 16-element half-wavel
 ULA (DFT codebook weights over the contract's ±45° codebook) and the commanded PA
 positions to the roadside waveguide.  Against the replay's ground truth it scores:
 
-* hit: the applied (top-1, offset 0) beam is the measured optimal beam; top-3 hit likewise;
+* sweep refinement (``refine_k``, 5G NR's P2 step with model-chosen candidates): with K > 0
+  the actuator measures the command's K top-ranked beams and applies the strongest
+  (:func:`refine_beam`); K = 0 applies the prediction.  Every frame is also scored for each K
+  of ``refine_curve`` (:meth:`ClosedLoopMetrics.record`'s ``curve``): power loss and the sweep
+  overhead K / 64 of a full sweep, so one run draws the loss-against-K curve;
+* hit: the applied (offset 0) beam is the measured optimal beam; top-3 hit likewise;
 * power loss: 10 log10(P[optimal] / P[applied]) from the measured 64-beam power;
 * array-gain loss: the simulated array's gain toward the optimal beam's direction with
   the applied weights, against the optimal weights (what a mis-steer costs the array);
@@ -213,12 +218,50 @@ class FrameLedger:
                 "stamp_epochs": self.epoch + 1}
 
 
-class ClosedLoopMetrics:
-    def __init__(self):
-        self.samples: list[LoopSample] = []
+def refine_beam(power: np.ndarray, ranked, k: int) -> int:
+    """The beam applied after measuring the first ``k`` ranked candidates of ``power`` (the strongest
+    finite one); ``k`` = 0, or no finite measurement among them, applies ``ranked[0]``."""
+    cand = [int(b) for b in ranked[:k]]
+    measured = [b for b in cand if np.isfinite(power[b])]
+    if k <= 0 or not measured:
+        return int(ranked[0])
+    return max(measured, key=lambda b: power[b])
 
-    def record(self, sample: LoopSample) -> None:
+
+def loss_db(power: np.ndarray, beam: int) -> float:
+    """10 log10(P[optimal] / P[beam]) of a measured power vector (NaN when a value is not finite)."""
+    if not np.isfinite(power).all():
+        return float("nan")
+    return float(10 * np.log10(power.max() / max(power[beam], 1e-30)))
+
+
+def refine_curve(power: np.ndarray, ranked, ks) -> dict[int, float]:
+    """Power loss of each K's refined beam; a K beyond the ranked candidates is left out."""
+    return {int(k): loss_db(power, refine_beam(power, ranked, k)) for k in ks if k <= len(ranked)}
+
+
+class ClosedLoopMetrics:
+    def __init__(self, num_beams: int = contract.NUM_BEAMS):
+        self.samples: list[LoopSample] = []
+        self.curve: dict[int, list[float]] = {}
+        self.num_beams = num_beams
+
+    def record(self, sample: LoopSample, curve: dict[int, float] | None = None) -> None:
         self.samples.append(sample)
+        for k, v in (curve or {}).items():
+            self.curve.setdefault(k, []).append(v)
+
+    def curve_summary(self) -> list[dict]:
+        """Per K: frames scored, mean and p95 power loss, and the sweep overhead K / num_beams."""
+        out = []
+        for k in sorted(self.curve):
+            v = np.asarray(self.curve[k], float)
+            v = v[np.isfinite(v)]
+            out.append({"k": k, "overhead": k / self.num_beams, "frames": int(len(v)),
+                        "power_loss_mean_db": float(v.mean()) if len(v) else float("nan"),
+                        "power_loss_p95_db": float(np.percentile(v, 95)) if len(v) else float("nan"),
+                        "optimal_share": float(np.mean(v == 0)) if len(v) else float("nan")})
+        return out
 
     def summary(self) -> dict:
         if not self.samples:
@@ -238,7 +281,8 @@ class ClosedLoopMetrics:
                 "pa_loss_mean_db": float(pa.mean()) if len(pa) else float("nan"),
                 "e2e_p50_ms": float(np.percentile(e2e, 50)), "e2e_p99_ms": float(np.percentile(e2e, 99)),
                 "stamp_latency_p50_ms": float(np.percentile(lat, 50)),
-                "stamp_latency_p99_ms": float(np.percentile(lat, 99))}
+                "stamp_latency_p99_ms": float(np.percentile(lat, 99)),
+                "refine_curve": self.curve_summary()}
 
     def write_report(self, out: str | Path, extra: dict | None = None) -> Path:
         """frames.csv, summary.json and closed_loop.png in ``out``, written into a temporary
@@ -252,10 +296,16 @@ class ClosedLoopMetrics:
             w.writerows(asdict(x) for x in self.samples)
         summary = {**self.summary(), **(extra or {})}
         (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        curve = self.curve_summary()
+        if curve:
+            with (out / "refine.csv").open("w", newline="") as fh:
+                w = csv.DictWriter(fh, fieldnames=list(curve[0]))
+                w.writeheader()
+                w.writerows(curve)
         if self.samples:
             t = np.array([x.stamp_ns for x in self.samples]) * 1e-9
             t -= t[0]
-            fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+            fig, axes = plt.subplots(1, 4, figsize=(20, 4))
             axes[0].plot(t, [x.optimal + 1 for x in self.samples], ".", label="optimal (measured)")
             axes[0].plot(t, [x.applied + 1 for x in self.samples], "x", label="applied (predicted)")
             axes[0].set_xlabel("replay time (s)")
@@ -268,6 +318,13 @@ class ClosedLoopMetrics:
             axes[2].plot(e2e, np.linspace(0, 1, len(e2e)))
             axes[2].set_xlabel("end-to-end latency (ms)")
             axes[2].set_ylabel("CDF")
+            if curve:
+                axes[3].plot([c["k"] for c in curve], [c["power_loss_mean_db"] for c in curve], "o-")
+                for c in curve:
+                    axes[3].annotate(f"{100 * c['overhead']:.0f} %", (c["k"], c["power_loss_mean_db"]),
+                                     fontsize=8)
+            axes[3].set_xlabel("K beams measured (sweep refinement; labels: overhead of a full sweep)")
+            axes[3].set_ylabel("mean power loss (dB)")
             fig.tight_layout()
             fig.savefig(out / "closed_loop.png", dpi=110)
             plt.close(fig)
@@ -285,24 +342,32 @@ def scored_so_far(log: str) -> int:
     return int(found[-1]) if found else 0
 
 
-def compare_with_offline(model, windows, report: str | Path) -> dict:
+def compare_with_offline(model, windows, report: str | Path, refine_k: int | None = None) -> dict:
     """The live graph's applied beams (a closed-loop report) against offline prediction by ``model``
     (``beam-predictor evaluate``'s path) on the frames both have: frames, offline and online Top-1 of
-    the applied beam (offset 0), and on how many the applied beam differs from the offline top-1.
+    the applied beam (offset 0), and on how many the applied beam differs from the offline one (the
+    offline top-1, or with ``refine_k`` the strongest measured of the offline top K; by default the
+    report's own ``refine_k``).
     The last T frames of a pass have no offline window (their future is not in the data)."""
-    from beam_predictor.model.metrics import topk_hits
     from beam_predictor.model.train import predict
     frames = Path(report) / "frames.csv"
     if not frames.is_file():
         raise FileNotFoundError(f"{frames}: no closed-loop report (run `beam-predictor launch` first)")
     with frames.open() as fh:
         online = {int(r["stamp_ns"]): r for r in csv.DictReader(fh)}
+    if refine_k is None:
+        summary = Path(report) / "summary.json"
+        refine_k = json.loads(summary.read_text()).get("refine_k", 0) if summary.is_file() else 0
     rows = np.array([s in online for s in windows.stamp])
     if not rows.any():
         raise ValueError(f"{frames}: none of its stamps is a window of this scenario")
     scores = predict(model, windows.subset(rows))["beam"][:, 0]
+    power = windows.power[rows, 0]
+    ranked = np.argsort(-scores, axis=-1, kind="stable")
+    offline = np.array([refine_beam(p, r, refine_k) for p, r in zip(power, ranked)])
     applied = np.array([int(online[s]["applied"]) for s in windows.stamp[rows]])
     live = np.array([online[s]["hit"] == "True" for s in windows.stamp[rows]])
     return {"frames": int(rows.sum()), "commanded": len(online),
-            "offline_top1": float(topk_hits(scores, windows.beam[rows, 0], 1).mean()),
-            "online_top1": float(live.mean()), "differ": int((scores.argmax(-1) != applied).sum())}
+            "offline_top1": float(np.mean(offline == windows.beam[rows, 0])),
+            "online_top1": float(live.mean()), "differ": int((offline != applied).sum()),
+            "refine_k": refine_k}

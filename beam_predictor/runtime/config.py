@@ -131,7 +131,8 @@ class FusionNodeConfig:
     max_wait: float = _p(0.15, "s (wall): a frame missing an input is fused without it after this",
                          dynamic=True)
     silent_after: int = _silent_after()
-    top_k: int = _p(3, "ranked beam candidates per step in the command")
+    top_k: int = _p(16, "ranked beam candidates per step in the command (the beamformer's refine_k sweeps "
+                        "at most this many)")
     diagnostics_period: float = _p(1.0, "s between /diagnostics messages")
     drop_stale: bool = _drop_stale()
     autostart: bool = _p(True, "configure and activate at start (lifecycle)")
@@ -148,6 +149,10 @@ class BeamformerConfig:
                                     "false for a best-effort live power publisher")
     metrics_period: float = _p(1.0, "s between live metric publications")
     watchdog: float = _p(2.0, "s (wall) of frames without commands before a WARN on /diagnostics")
+    refine_k: int = _p(0, "beams of the command's ranking measured before applying the strongest (0 = apply "
+                          "the prediction); at most the fusion node's top_k", dynamic=True)
+    refine_curve: tuple[int, ...] = _p((0, 1, 3, 5, 16), "K values every frame is also scored at (loss "
+                                                         "against the sweep overhead K / 64)")
     watchdog_warmup: int = _p(8, "frames after a quiet spell (a pass's start) that come without commands "
                                  "by design: the fusion node's history H (the launch sets it from the "
                                  "checkpoint)")

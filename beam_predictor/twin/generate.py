@@ -276,9 +276,8 @@ def array_weights(a) -> np.ndarray:
 
     The hardware's errors are fixed for the array: the same in every scenario of the site.
     """
-    ideal = array.codebook(array.codebook_angles_rad(a.num_beams, a.fov_deg), a.num_antennas)
-    return array.impaired(ideal, a.phase_error_deg, a.gain_error_db,
-                          np.random.default_rng([a.impairment_seed, 0, 4]))
+    return array.impaired_codebook(a.num_beams, a.fov_deg, a.num_antennas, a.phase_error_deg,
+                                   a.gain_error_db, a.impairment_seed)
 
 
 def measurement_rng(cfg: TwinConfig, index: int) -> np.random.Generator:

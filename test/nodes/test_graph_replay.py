@@ -26,7 +26,8 @@ def test_sample_bag_through_the_graph_matches_offline_evaluation(tmp_path, sampl
     if not (BAG / "metadata.yaml").is_file():
         pytest.fail(f"{BAG} is missing: `make test` builds it (or `make demo`)")
     specs = build_graph({"bag": str(BAG), "rate": "1.0", "lockstep": "true"})
-    specs = with_parameters(specs, {"beamformer": {"report": str(tmp_path / "report")}})
+    # the actuator refines over the command's top 3 (refine_k): it applies the strongest measured of them
+    specs = with_parameters(specs, {"beamformer": {"report": str(tmp_path / "report"), "refine_k": 3}})
     # a domain of its own: nothing left by the in-process node tests can reach this graph
     domain = int(os.environ.get("ROS_DOMAIN_ID", "1")) % 100 + 101
     runner = GraphRunner(specs, tmp_path / "logs", env=ros_env(domain_id=domain))
@@ -47,5 +48,13 @@ def test_sample_bag_through_the_graph_matches_offline_evaluation(tmp_path, sampl
     model, _ = checkpoint.load(next(s.parameters["checkpoint"] for s in specs if s.name == "llm_fusion"))
     windows = make_windows(table, model.cfg, select_passes(table, "all"))
     c = compare_with_offline(model, windows, tmp_path / "report")
-    assert c["frames"] >= 70, c
+    assert c["frames"] >= 70 and c["refine_k"] == 3, c
     assert c["differ"] == 0 and c["online_top1"] == c["offline_top1"], c
+    # every frame is also scored at each K of the curve: the loss never grows with K, and the applied
+    # (K = 3) loss is the curve's K = 3 point
+    curve = {r["k"]: r for r in summary["refine_curve"]}
+    assert sorted(curve) == [0, 1, 3, 5, 16], curve
+    losses = [curve[k]["power_loss_mean_db"] for k in (0, 1, 3, 5, 16)]
+    assert losses[0] == losses[1] and all(a >= b for a, b in zip(losses, losses[1:])), curve
+    assert summary["power_loss_mean_db"] == pytest.approx(curve[3]["power_loss_mean_db"]), summary
+    assert (tmp_path / "report" / "refine.csv").is_file()

@@ -108,3 +108,29 @@ def test_stamps_that_jump_back_start_a_new_epoch_and_are_scored_again():
     assert cov["stamp_epochs"] == 2 and cov["commands_scored"] == 114 and cov["frames_dropped"] == 0
     assert cov["warmup_frames_per_pass"] == 3                  # positions restart with the epoch
     assert len(ledger.truth) <= 52                             # forgotten beyond the match window
+
+
+def test_refinement_applies_the_strongest_measured_candidate_and_scores_the_curve(tmp_path):
+    from beam_predictor.runtime.closed_loop import loss_db, refine_beam, refine_curve
+    power = np.full(64, 1.0)
+    power[[5, 6, 7]] = [4.0, 10.0, 8.0]
+    ranked = [7, 5, 6, 30]
+    assert refine_beam(power, ranked, 0) == 7                 # K = 0: the prediction
+    assert refine_beam(power, ranked, 1) == 7
+    assert refine_beam(power, ranked, 3) == 6                 # the optimal one is the third candidate
+    assert loss_db(power, 7) == pytest.approx(10 * np.log10(10 / 8))
+    nan = power.copy()
+    nan[6] = np.nan                                           # a lost measurement is skipped, not chosen
+    assert refine_beam(nan, ranked, 3) == 7
+    assert refine_beam(np.full(64, np.nan), ranked, 3) == 7   # nothing measured: the prediction
+    curve = refine_curve(power, ranked, (0, 3, 5, 16))
+    assert set(curve) == {0, 3}                               # K beyond the 4 candidates: left out
+    assert curve[3] == 0.0 and curve[0] > 0
+    m = ClosedLoopMetrics()
+    for i in range(3):
+        m.record(LoopSample(i, 7, 6, False, True, curve[0], 0.0, float("nan"), 1.0, 1.0), curve)
+    rows = {c["k"]: c for c in m.summary()["refine_curve"]}
+    assert rows[3]["power_loss_mean_db"] == 0.0 and rows[3]["overhead"] == pytest.approx(3 / 64)
+    assert rows[0]["optimal_share"] == 0.0 and rows[3]["frames"] == 3
+    out = m.write_report(tmp_path / "r")
+    assert (out / "refine.csv").read_text().splitlines()[0].startswith("k,overhead")
