@@ -55,7 +55,7 @@ help:
 	@echo "make bench-gps - anchors and M2BeamLLM (all inputs vs GPS only) at each GPS preset"
 	@echo "make bench-motion - anchors and privileged constant-velocity references, constant vs realistic motion"
 	@echo "make bench-sweep - paper 004: sparse sweep -> fine beam, every model and anchor, both scenes (Tables III-VII)"
-	@echo "make bench-sweep-fusion - paper 004's sweep as an M2BeamLLM modality: measured, 0 dB and 20 dB"
+	@echo "make bench-sweep-fusion - paper 004's sweep as an M2BeamLLM modality: measured, 0 dB, 20 dB; standard GPS"
 	@echo "make model - retrain the shipped predictor models/m2beamllm.pt (config/model.yaml)"
 	@echo "make bench-model - every model x (standard, few-shot) on the benchmark test passes, one table"
 	@echo "make bench-data-ratio / ablate-modalities / ablate-unfrozen / bench-budget - few-shot, ablations"
@@ -200,12 +200,14 @@ bench-gps: $(BENCH_DATASET)/scenario.csv datasets-gps
 bench-sweep: $(BENCH_DATASET)/scenario.csv $(BOULEVARD_DATASET)/scenario.csv
 	$(PY) scripts/bench_sweep.py --suite config/bench/sweep.yaml --report reports/sweep
 
-bench-sweep-fusion: $(BENCH_DATASET)/scenario.csv
+bench-sweep-fusion: $(BENCH_DATASET)/scenario.csv datasets-gps
 	$(PY) scripts/bench_model.py --suite config/bench/sweep_fusion.yaml --data $(BENCH_DATASET) \
 	  --report reports/sweep_fusion/measured
 	for s in 0 20; do \
 	  $(PY) scripts/bench_model.py --suite config/bench/sweep_fusion.yaml --data $(BENCH_DATASET) \
 	    --sweep-snr $$s --report reports/sweep_fusion/snr_$$s || exit 1; done
+	$(PY) scripts/bench_model.py --suite config/bench/sweep_fusion.yaml --data $(BENCH_DATASET)_standard \
+	  --report reports/sweep_fusion/standard_gps
 
 bench-budget: $(BENCH_DATASET)/scenario.csv
 	$(PY) scripts/bench_model.py --suite config/bench/budget.yaml --report reports/bench_budget

@@ -10,7 +10,8 @@ by 1-D convolutions.  torchvision's RegNets are 2-D ImageNet models with fixed s
   1x1 expand, residual).  Widths from (w_a, w_0, w_m, d): w_j = w_0 + w_a j, quantised to
   w_0 w_m^floor(log(w_j / w_0) / log w_m), equal widths form a stage, each stage halves the
   length.  The default (14, 16, 2, 10) gives stages of 2, 2, 4, 2 blocks of 16, 32, 64, 128
-  channels (the paper's (31.41, 96, 2.24, 22) is ~100x the FLOPs).  The last map is flattened,
+  channels (the paper's (31.41, 96, 2.24, 22) is sized for a GPU; config/sweep.yaml sets
+  them).  The last map is flattened,
   not pooled: where along the beam axis the energy sits is the answer.
 * :class:`DualBranch`: two RegNets read the same sweep; one is supervised to regress the UE
   position (eq. 19, training only), the other feeds the beam head through a fusion module:
