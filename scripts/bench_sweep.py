@@ -179,7 +179,9 @@ def main() -> None:
     seeds = list(suite.get("seeds", [0]))
     parts = set(args.only or ["tables", "latency", "curve"])
     torch.set_num_threads(int(suite.get("threads", 2)))
-    data = {name: load_sweep_set(path) for name, path in scenes.items()}
+    # the scenes' channels: only the tables and the SNR curve read them (latency needs none)
+    data = ({name: load_sweep_set(path) for name, path in scenes.items()} if parts & {"tables", "curve"}
+            else {})
     results = report / "results.csv"
     rows = [] if args.fresh else read_rows(results)
     done = {row_key(r) for r in rows}

@@ -24,7 +24,7 @@ Non-learned anchors and the rate of Table VI are here too.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +49,7 @@ class SweepSet:
     position: np.ndarray            # (n, 2) site metres from the GPS fix, NaN without one
     channel: np.ndarray | None      # (n, F, N) complex64, None for a real scenario
     array: dict | None              # the site array's parameters (twin_meta.json config.array)
+    _clean: dict = field(default_factory=dict, init=False, repr=False, compare=False)   # fine -> power
 
     def __len__(self) -> int:
         return len(self.seq)
@@ -81,7 +82,9 @@ class SweepSet:
         """(n, fine) noise-free power of every fine beam (the measured power for a real scenario)."""
         if not self.has_channel:
             return self.power.astype(np.float64)
-        return beam_power(self.channel, self.weights(fine))
+        if fine not in self._clean:           # labels, losses and rates all read it: synthesised once
+            self._clean[fine] = beam_power(self.channel, self.weights(fine))
+        return self._clean[fine]
 
     def valid(self, fine: int, coarse: int) -> np.ndarray:
         """(n,) frames with a usable sweep and label (a path reached the array; no NaN power)."""

@@ -135,16 +135,17 @@ def train_sweep(cfg: SweepConfig, data: SweepSet, progress: bool = True) -> Swee
                     loss = loss + tc.lambda_pos * F.mse_loss(out["position"][ok], pos[b][ok])
                 loss = loss + tc.lambda_auto * out["auto_loss"]
             if gan:
-                fake = model.discriminator(out["generated"])
-                loss = loss + tc.lambda_adv * F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
+                judged = model.discriminator(out["generated"])        # the generator wants "enhanced"
+                adv = F.binary_cross_entropy_with_logits(judged, torch.ones_like(judged))
+                loss = loss + tc.lambda_adv * adv
             opt.zero_grad()
             loss.backward()
             opt.step()
             if gan:
-                real = model.discriminator(out["enhanced"].detach())
-                fake = model.discriminator(out["generated"].detach())
-                d_loss = (F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
-                          + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
+                on_enhanced = model.discriminator(out["enhanced"].detach())
+                on_generated = model.discriminator(out["generated"].detach())
+                d_loss = (F.binary_cross_entropy_with_logits(on_enhanced, torch.ones_like(on_enhanced))
+                          + F.binary_cross_entropy_with_logits(on_generated, torch.zeros_like(on_generated)))
                 d_opt.zero_grad()
                 d_loss.backward()
                 d_opt.step()
