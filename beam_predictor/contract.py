@@ -134,10 +134,22 @@ def array_power_topic(k: int) -> "Topic":
 
 
 ARRAY_POWER_TOPICS = tuple(array_power_topic(k) for k in range(1, MAX_POWER_ARRAYS + 1))
+# Multi-user scenarios (paper 003): users beyond the UE are DeepSense units 3, 4, ... with the
+# UE's GPS message on a topic of their own.  The UE (unit 2) keeps UE_GPS.
+MAX_USERS = 4
+
+
+def user_gps_topic(unit: int) -> "Topic":
+    """The fix of user ``unit`` (3 .. MAX_USERS + 1) of a multi-user scenario."""
+    return Topic(f"/ue{unit}/gps/fix", "sensor_msgs/msg/NavSatFix", f"ue{unit}_gps", SENSOR_QOS,
+                 f"Position of the multi-user scenario's user unit {unit}, as UE_GPS (paper 003).")
+
+
+USER_GPS_TOPICS = {unit: user_gps_topic(unit) for unit in range(3, MAX_USERS + 2)}
 # The sensor topic each feature modality is computed from (beam: the previous frame's best beam).
 MODALITY_SOURCE = {"image": CAMERA, "radar": RADAR, "lidar": LIDAR, "gps": UE_GPS, "beam": POWER,
                    "sweep": POWER}
-ALL_DATA_TOPICS = (BS_GPS,) + FRAME_TOPICS + ARRAY_POWER_TOPICS
+ALL_DATA_TOPICS = (BS_GPS,) + FRAME_TOPICS + ARRAY_POWER_TOPICS + tuple(USER_GPS_TOPICS.values())
 TOPICS_BY_NAME = {t.name: t for t in ALL_DATA_TOPICS}
 # everything a converted bag holds: the data topics and the sensor frames' /tf_static
 BAG_TOPICS = {t.name: t for t in ALL_DATA_TOPICS + (TF_STATIC,)}

@@ -143,6 +143,13 @@ def frame_to_messages(frame: Frame) -> list[tuple[C.Topic, object]]:
         out.append((topic, power_msg(power, s)))
     if frame.ue_latlon is not None:
         out.append((C.UE_GPS, navsat_msg(frame.ue_latlon, frame.ue_altitude, s, C.UE_GPS.frame_id)))
+    for unit, fix in sorted(frame.users_latlon.items()):
+        if unit not in C.USER_GPS_TOPICS:
+            raise ValueError(f"frame {frame.index}: user unit {unit}; the contract has topics for units "
+                             f"{sorted(C.USER_GPS_TOPICS)} (MAX_USERS)")
+        if fix is not None:
+            topic = C.USER_GPS_TOPICS[unit]
+            out.append((topic, navsat_msg(fix, float("nan"), s, topic.frame_id)))
     return out
 
 
@@ -217,6 +224,8 @@ def frame_from_messages(msgs: dict[str, object], stamp: int, fallback_index: int
     if C.UE_GPS.name in msgs:
         fix = msgs[C.UE_GPS.name]
         frame.ue_latlon, frame.ue_altitude = latlon(fix), float(fix.altitude)
+    frame.users_latlon = {unit: latlon(msgs[t.name]) for unit, t in C.USER_GPS_TOPICS.items()
+                          if t.name in msgs}
     info = msgs.get(C.FRAME_INFO.name)
     if info is not None:
         status = next((s for s in info.status if s.name == C.FRAME_INFO_STATUS_NAME), None)

@@ -21,7 +21,8 @@ from beam_predictor.deepsense.frame import Frame, Modality
 TOPIC_MODALITY = {C.CAMERA.name: Modality.CAMERA, C.LIDAR.name: Modality.LIDAR,
                   C.RADAR.name: Modality.RADAR, C.POWER.name: Modality.POWER,
                   C.UE_GPS.name: Modality.GPS, C.BS_GPS.name: Modality.GPS,
-                  **{t.name: Modality.POWER for t in C.ARRAY_POWER_TOPICS}}
+                  **{t.name: Modality.POWER for t in C.ARRAY_POWER_TOPICS},
+                  **{t.name: Modality.GPS for t in C.USER_GPS_TOPICS.values()}}
 
 
 class BagError(ValueError):

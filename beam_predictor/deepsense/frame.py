@@ -50,6 +50,8 @@ class Frame:
     ue_latlon: np.ndarray | None = None   # (2,) float64 latitude, longitude in degrees
     ue_altitude: float = float("nan")
     bs_latlon: np.ndarray | None = None   # (2,) float64, the base station
+    # the other users' fixes, by DeepSense unit (3, 4, ...: ``unitN_loc``); None: no fix this frame
+    users_latlon: dict[int, np.ndarray | None] = field(default_factory=dict)
     extras: dict[str, str] = field(default_factory=dict)   # unconsumed CSV columns, verbatim
 
     @property

@@ -312,6 +312,9 @@ class ScenarioReader:
                 if key not in bs_cache:
                     bs_cache[key] = self._load(rec, "bs_loc", files.read_gps)
                 frame.bs_latlon = bs_cache[key]
+            for unit, col in self.schema.user_locs:
+                frame.users_latlon[unit] = (None if _blank(rec, col)
+                                            else self._load(rec, "ue_loc", files.read_gps, col))
         alt_col = self.schema.column("ue_altitude")
         if alt_col is not None:
             try:

@@ -33,6 +33,8 @@ ROLE_CANDIDATES: dict[str, tuple[str, ...]] = {
 }
 FILE_ROLES = ("camera", "power", "lidar", "radar", "ue_loc", "bs_loc")
 ARRAY_POWER = re.compile(r"^unit1_(?:pwr|power)(?:_60ghz)?_?(\d+)$")
+# The other users of a multi-user scenario (DeepSense has one UE, unit2; units 3, 4, ... follow its pattern).
+USER_LOC = re.compile(r"^unit([3-9]|[1-9]\d+)_loc$")
 
 
 @dataclass(frozen=True)
@@ -42,13 +44,15 @@ class Schema:
     columns: tuple[str, ...]
     roles: dict[str, str | None]
     power_arrays: tuple[str, ...] = ()       # one power column per array (several arrays), in order
+    user_locs: tuple[tuple[int, str], ...] = ()   # (unit, column) of every other user's GPS file
 
     def column(self, role: str) -> str | None:
         return self.roles.get(role)
 
     @property
     def extra_columns(self) -> tuple[str, ...]:
-        used = {c for c in self.roles.values() if c is not None} | set(self.power_arrays)
+        used = ({c for c in self.roles.values() if c is not None} | set(self.power_arrays)
+                | {c for _, c in self.user_locs})
         return tuple(c for c in self.columns if c not in used)
 
 
@@ -76,4 +80,5 @@ def resolve_schema(columns, source: str = "CSV") -> Schema:
     if problems:
         raise DeepSenseError(f"unknown CSV schema: {'; '.join(problems)}; columns are {list(columns)}",
                              file=source)
-    return Schema(columns=columns, roles=roles, power_arrays=power_arrays)
+    users = tuple(sorted((int(m.group(1)), c) for c in columns if (m := USER_LOC.match(c.strip().lower()))))
+    return Schema(columns=columns, roles=roles, power_arrays=power_arrays, user_locs=users)

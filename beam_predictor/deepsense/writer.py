@@ -115,6 +115,15 @@ class ScenarioWriter:
             p = u2 / "GPS_data" / f"gps_location_{i}.txt"
             files.write_gps(p, frame.ue_latlon)
             row["unit2_loc_cal" if s9 else "unit2_loc"] = self._rel(p)
+        for unit, latlon in frame.users_latlon.items():
+            col = f"unit{unit}_loc"
+            if col not in self.columns:
+                raise ValueError(f"frame {i} has unit {unit}'s fix but the scenario has no column {col}")
+            if latlon is not None:
+                p = self.root / f"unit{unit}" / "GPS_data" / f"gps_location_{i}.txt"
+                p.parent.mkdir(parents=True, exist_ok=True)
+                files.write_gps(p, latlon)
+                row[col] = self._rel(p)
         if frame.bs_latlon is not None and not s9:
             p = u1 / "GPS_data" / "gps_location.txt"
             if not self._bs_written:

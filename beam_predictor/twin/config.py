@@ -96,6 +96,7 @@ class TrafficConfig:
     pass_half_angle_deg: float = 55.0     # a pass spans the UE's view from -55 to +55 deg off boresight
     speed_mps: tuple[float, ...] = (5.0, 20.0)
     max_blockers: int = 2                                   # other moving vehicles per pass
+    extra_ues: int = 0                  # other users served at once (paper 003), DeepSense units 3, 4, ...
     truck_probability: float = 0.5                          # a blocker is a truck (else a car)
     truck_scale: tuple[float, ...] = (2.2, 1.35, 2.7)       # car mesh scaled to a truck
     ue_antenna_height: float = 1.7
@@ -171,6 +172,11 @@ class PinchingConfig:
     num_codewords: int = 32
     target_y: float = 0.0                 # codeword focus line across the street
     target_z: float = 1.7
+    # Multi-user PASS (physics/pass_system.py): parallel waveguides, one RF chain each, and
+    # the PA counts whose links the twin stores for every user (``unit1_pass_mu``).
+    num_waveguides: int = 4
+    waveguide_spacing_m: float = 0.25     # the next waveguide runs this much further from the street
+    pas_grid: tuple[int, ...] = (4, 8, 16)
 
 
 @dataclass(frozen=True)
@@ -198,3 +204,6 @@ class TwinConfig:
     def __post_init__(self):
         if self.scene not in SCENES:
             raise ConfigError(f"scene: unknown scene '{self.scene}'; known: {list(SCENES)}")
+        if self.traffic.extra_ues:
+            from beam_predictor.physics.pass_system import check_users
+            check_users(1 + self.traffic.extra_ues, self.pinching.num_waveguides)

@@ -15,11 +15,21 @@ Columns written beside the DeepSense ones (all per frame):
 ``ue_bbox``          UE box in the image, ``u_min v_min u_max v_max`` pixels; empty if hidden
 ``unit1_yolo``       YOLO label file of every visible vehicle (class 0 car, 1 truck)
 ``unit1_pass``       complex64 .npy: effective PASS channel of every codeword (K,)
-``pass_codeword``    best PASS codeword, 1-based; ``pass_gain_db`` its gain |h|^2 in dB
+``pass_codeword``    best PASS codeword, 1-based; ``pass_gain_db`` its gain |h|^2 in dB;
+                     ``pass_gains_db`` every codeword's gain (dB, blockage included), space-separated
 ``unit1_channel``    complex64 .npy: the 16 elements' channel, mean over subcarriers (N,)
 ``unit1_channel_ofdm`` complex64 .npy: the same per subcarrier (F, N); empty without
                      ``array.store_subcarriers``.  The power file is exactly this channel
                      through the impaired array plus the noise of :func:`measurement_rng`
+``unit1_pass_mu``     complex64 .npy (G, U, N, K): every user's effective channel through every
+                     codeword of every waveguide, for each PA count of ``pinching.pas_grid``,
+                     with per-PA blockage (physics/pass_system.py); user 0 is the UE
+``unit1_channel_mu``  complex64 .npy (U, 16): every user's element channel at the carrier (the
+                     PASS links are narrowband at the carrier too; a mean over the subcarriers
+                     would cancel the delay phases of a 100 MHz band)
+``unitN_loc`` (N>=3) the other users' GPS files (``traffic.extra_ues``), with
+                     ``unitN_mode_fix_type`` and ``unitN_hdop``; ``unitN_x/unitN_y`` their true
+                     antenna positions and ``unitN_bbox`` their true boxes (evaluation only)
 ``motion``           the pass's UE behaviour (twin/traffic.py)
 ``condition``        lighting/weather of the pass: day, dusk, night, rain
 ``split``            train / val / test (by pass)
@@ -56,15 +66,25 @@ from beam_predictor.deepsense.writer import ScenarioWriter
 from beam_predictor.physics.geo import enu_to_latlon
 from beam_predictor.twin import camera as cam_mod
 from beam_predictor.physics import array
-from beam_predictor.physics import pinching
+from beam_predictor.physics import pass_system, pinching
 from beam_predictor.physics.site import SITE_FILE, CameraSite, SiteGeometry
 from beam_predictor.twin import gps, lidar, radar
 from beam_predictor.twin.config import TwinConfig
 from beam_predictor.twin.traffic import PassPlan, plan_pass
 
 EXTRA_COLUMNS = ("ue_x", "ue_y", "ue_z", "ue_vx", "ue_vy", "los", "ue_bbox", "unit1_yolo", "unit1_pass",
-                 "pass_codeword", "pass_gain_db", "unit1_channel", "unit1_channel_ofdm", "motion",
-                 "condition", "split")
+                 "pass_codeword", "pass_gain_db", "pass_gains_db", "unit1_channel", "unit1_channel_ofdm",
+                 "unit1_pass_mu", "unit1_channel_mu", "motion", "condition", "split")
+USER_COLUMNS = ("loc", "mode_fix_type", "hdop", "x", "y", "bbox")      # unitN_* of every other user
+
+
+def extra_columns(cfg: TwinConfig) -> tuple[str, ...]:
+    """The twin's columns beside DeepSense's: :data:`EXTRA_COLUMNS` and each other user's."""
+    return EXTRA_COLUMNS + tuple(f"unit{3 + j}_{c}" for j in range(cfg.traffic.extra_ues)
+                                 for c in USER_COLUMNS)
+
+
+CARRIER = np.zeros(1)             # the carrier as a baseband offset: narrowband channels
 START_OF_DAY_S = 9 * 3600.0       # first pass starts at 09:00:00
 PASS_GAP_S = 5.0
 
@@ -87,6 +107,11 @@ class TwinGenerator:
         self.freqs = array.subcarriers(cfg.array.bandwidth_hz, cfg.array.num_subcarriers)
         self.pass_book = pinching.build_codebook(cfg.pinching, cfg.array.frequency_hz)
         self.pa_xyz = pinching.pa_world(self.pass_book, cfg.pinching).reshape(-1, 3)
+        # every waveguide's codebook at every PA count of the grid, and all their PAs in one list
+        self.mu_books = [pass_system.waveguide_books(cfg.pinching, cfg.array.frequency_hz, p)
+                         for p in cfg.pinching.pas_grid]
+        self.mu_xyz = np.concatenate([pass_system.pa_points(b, cfg.pinching).reshape(-1, 3)
+                                      for b in self.mu_books])
         self.timing: dict[str, float] = defaultdict(float)
         self._object_info()
 
@@ -105,7 +130,8 @@ class TwinGenerator:
         for seq in range(1, num_passes + 1):
             rng = np.random.default_rng([self.cfg.seed, seq, 1])
             plans.append(plan_pass(seq, self.cfg, self.scene.vehicles, self.bs[:2], rng,
-                                   np.random.default_rng([self.cfg.seed, seq, 8])))
+                                   np.random.default_rng([self.cfg.seed, seq, 8]),
+                                   np.random.default_rng([self.cfg.seed, seq, 9])))
         return plans
 
     def _tick(self, name: str, start: float) -> float:
@@ -143,6 +169,10 @@ class TwinGenerator:
         truth = np.array([[float(f"{v:.4f}") for v in ue.state(k, k / cfg.frame_rate_hz)[:2]]
                           for k in range(plan.num_frames)])
         fixes = gps_fixes(cfg, plan.seq, truth)
+        others = plan.users[1:]
+        other_truth = [np.array([[float(f"{v:.4f}") for v in tr.state(k, k / cfg.frame_rate_hz)[:2]]
+                                 for k in range(plan.num_frames)]) for tr in others]
+        other_fixes = [gps_fixes(cfg, plan.seq, tt, unit=3 + j) for j, tt in enumerate(other_truth)]
         for tr in plan.tracks:
             lo, hi = self.scene.bbox(tr.name)
             self.object_info[self.vehicle_ids[tr.name]] = ("vehicle", "metal", (colours[tr.name], lo, hi))
@@ -194,6 +224,9 @@ class TwinGenerator:
             h_pass = pinching.effective_channels(self.pass_book, ue_ant, pa_los.astype(float), cfg.pinching,
                                                  cfg.array.frequency_hz)
             gains = pinching.gain_db(h_pass)
+            carrier = array.frequency_response(paths.a, paths.tau, paths.ux, cfg.array.num_antennas,
+                                               CARRIER)[0]
+            mu_links, mu_channels = self._users_links(plan, k, index, ue_ant, carrier)
             t0 = self._tick("los+pass", t0)
 
             latlon, fix_type, hdop = fixes[k]
@@ -206,23 +239,68 @@ class TwinGenerator:
                 "unit1_yolo": f"./unit1/yolo_labels/image_{index}.txt",
                 "unit1_pass": f"./unit1/pass_data/pass_channel_{index}.npy",
                 "pass_codeword": str(int(np.argmax(gains)) + 1), "pass_gain_db": f"{gains.max():.3f}",
+                "pass_gains_db": " ".join(f"{g:.2f}" for g in gains),
                 "unit1_channel": f"./unit1/channel_data/channel_{index}.npy",
                 "unit1_channel_ofdm": (f"./unit1/channel_data/channel_ofdm_{index}.npy"
                                        if cfg.array.store_subcarriers else ""),
+                "unit1_pass_mu": f"./unit1/pass_data/pass_mu_{index}.npy",
+                "unit1_channel_mu": f"./unit1/channel_data/channel_mu_{index}.npy",
                 "unit2_mode_fix_type": fix_type, "unit2_hdop": hdop,
                 "motion": plan.behaviour, "condition": plan.condition, "split": split,
             }
+            users_latlon = {}
+            for j, tr in enumerate(others):
+                unit = 3 + j
+                u_latlon, u_fix, u_hdop = other_fixes[j][k]
+                u_box = boxes.get(self.vehicle_ids[tr.name])
+                users_latlon[unit] = u_latlon
+                extras.update({f"unit{unit}_mode_fix_type": u_fix, f"unit{unit}_hdop": u_hdop,
+                               f"unit{unit}_x": f"{other_truth[j][k, 0]:.4f}",
+                               f"unit{unit}_y": f"{other_truth[j][k, 1]:.4f}",
+                               f"unit{unit}_bbox": ("" if u_box is None
+                                                    else " ".join(f"{v:.0f}" for v in u_box[:4]))})
             frame = Frame(index=index, seq_index=plan.seq, stamp_ns=int(round((start_s + t) * 1e9)),
                           beam=best_beam(power)[0], power=power, image_jpeg=jpeg, lidar=points, radar=cube,
                           ue_latlon=latlon, ue_altitude=cfg.gps.origin_alt + ue_ant[2] - self.bs[2],
-                          bs_latlon=np.array([cfg.gps.origin_lat, cfg.gps.origin_lon]), extras=extras)
+                          bs_latlon=np.array([cfg.gps.origin_lat, cfg.gps.origin_lon]), extras=extras,
+                          users_latlon=users_latlon)
             files = {extras["unit1_yolo"]: "\n".join(yolo) + ("\n" if yolo else ""),
                      extras["unit1_pass"]: h_pass.astype(np.complex64),
+                     extras["unit1_pass_mu"]: mu_links, extras["unit1_channel_mu"]: mu_channels,
                      extras["unit1_channel"]: H.mean(axis=0)}
             if cfg.array.store_subcarriers:
                 files[extras["unit1_channel_ofdm"]] = H
             self._tick("assemble", t0)
             yield frame, files
+
+    def _users_links(self, plan: PassPlan, k: int, index: int, ue_ant: np.ndarray, ue_channel: np.ndarray):
+        """Frame ``k``'s multi-user PASS links (G, U, N, K) and element channels at the carrier (U, M).
+
+        The UE's element channel (``ue_channel``) comes from the frame's traced paths; the others' are
+        traced here."""
+        cfg = self.cfg
+        t = k / cfg.frame_rate_hz
+        links, channels = [], [ue_channel]
+        for u, tr in enumerate(plan.users):
+            if u == 0:
+                ant = ue_ant
+            else:
+                x, y = tr.state(k, t)[:2]
+                ant = np.array([x, y, cfg.traffic.ue_antenna_height])
+                paths = self.scene.trace_comms(ant, seed=index * 8 + u)
+                channels.append(array.frequency_response(paths.a, paths.tau, paths.ux, cfg.array.num_antennas,
+                                                         CARRIER)[0])
+            los = self.scene.visible(self.mu_xyz, np.broadcast_to(ant, self.mu_xyz.shape),
+                                     ignore_ids=[self.vehicle_ids[tr.name]]).astype(float)
+            per_grid, start = [], 0
+            for books in self.mu_books:
+                size = books.size
+                mask = los[start:start + size].reshape(books.shape)
+                per_grid.append(pass_system.links(books, ant, mask, cfg.pinching, cfg.array.frequency_hz))
+                start += size
+            links.append(per_grid)
+        mu = np.stack([np.stack(g) for g in zip(*links)])                   # (G, U, N, K)
+        return mu.astype(np.complex64), np.stack(channels).astype(np.complex64)
 
     def _lane_lines(self) -> tuple[float, ...]:
         lanes = sorted(self.cfg.traffic.lanes_y)
@@ -247,15 +325,17 @@ class TwinGenerator:
         }
 
 
-def gps_fixes(cfg: TwinConfig, seq: int, truth: np.ndarray) -> list[tuple[np.ndarray | None, str, str]]:
-    """Per frame of pass ``seq``: the UE fix (None: no file), its fix type and HDOP cells.
+def gps_fixes(cfg: TwinConfig, seq: int, truth: np.ndarray,
+              unit: int = 2) -> list[tuple[np.ndarray | None, str, str]]:
+    """Per frame of pass ``seq``: unit ``unit``'s fix (None: no file), its fix type and HDOP cells.
 
     ``truth`` holds the antenna's true (x, y) as the CSV writes them; the receiver's draws
-    come from the pass's own GPS stream, so :func:`regps` can redo them for another preset.
+    come from the pass's own GPS stream (one per unit), so :func:`regps` can redo them for another preset.
     """
     a = cfg.array.position
+    stream = [cfg.seed, seq, 7] + ([] if unit == 2 else [unit])
     track = gps.receiver_track(truth[:, 0] - a[0], truth[:, 1] - a[1], cfg.gps, cfg.frame_rate_hz,
-                               np.random.default_rng([cfg.seed, seq, 7]))
+                               np.random.default_rng(stream))
     out = []
     for k in range(len(truth)):
         latlon = None
@@ -370,11 +450,13 @@ def generate(out: str | Path, cfg: TwinConfig | None = None, progress: bool = Tr
             results = _ray_results(cfg, jobs, max(workers, 1), address)
         else:
             results = ((list(gen.render_pass(*job)), {}) for job in jobs)
-        with ScenarioWriter(tmp, layout="s31", extra_columns=EXTRA_COLUMNS,
+        with ScenarioWriter(tmp, layout="s31", extra_columns=extra_columns(cfg),
                             ascii_ply=cfg.lidar_ascii) as writer:
             for sub in ("unit1/yolo_labels", "unit1/pass_data", "unit1/channel_data"):
                 (tmp / sub).mkdir(parents=True, exist_ok=True)
             np.save(tmp / "unit1/pass_data/pass_codebook.npy", gen.pass_book)
+            for p, books in zip(cfg.pinching.pas_grid, gen.mu_books):
+                np.save(tmp / f"unit1/pass_data/pass_codebook_mu_{p}.npy", books)
             with tqdm(total=total, desc="twin", unit="frame", disable=not progress) as bar:
                 for frames, stage_s in results:
                     for name, sec in stage_s.items():

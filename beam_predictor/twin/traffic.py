@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from beam_predictor.config import ConfigError
 from beam_predictor.twin import motion
 from beam_predictor.twin.config import TrafficConfig
 
@@ -73,6 +74,11 @@ class PassPlan:
     def ue(self) -> Track:
         return next(tr for tr in self.tracks if tr.role == "ue")
 
+    @property
+    def users(self) -> tuple[Track, ...]:
+        """The UE first, then the other users (``traffic.extra_ues``) in their DeepSense units' order."""
+        return (self.ue,) + tuple(tr for tr in self.tracks if tr.role == "user")
+
 
 def lane_direction(lane_y: float) -> int:
     return 1 if lane_y < 0 else -1
@@ -86,10 +92,13 @@ def pass_extent(cfg, lane_y: float) -> float:
 
 
 def plan_pass(seq: int, cfg, vehicle_names, bs_xy, rng: np.random.Generator,
-              motion_rng: np.random.Generator | None = None) -> PassPlan:
+              motion_rng: np.random.Generator | None = None,
+              users_rng: np.random.Generator | None = None) -> PassPlan:
     """Draw one pass; ``cfg`` is the twin config, ``vehicle_names`` the scene's movable cars.
 
-    ``motion_rng`` draws the behaviour and its details (none: every pass is ``constant``).
+    ``motion_rng`` draws the behaviour and its details (none: every pass is ``constant``);
+    ``users_rng`` the ``traffic.extra_ues`` other users (their own stream, so a twin without
+    them draws exactly the same passes).
     """
     tc = cfg.traffic
     names = sorted(vehicle_names)
@@ -114,10 +123,14 @@ def plan_pass(seq: int, cfg, vehicle_names, bs_xy, rng: np.random.Generator,
         ue, lead, num_frames = _moving_ue(names, cfg, behaviour, ue_lane, x_start, speed, extent, motion_rng)
         duration = (num_frames - 1) / cfg.frame_rate_hz
     tracks = [ue] + ([lead] if lead is not None else [])
+    if tc.extra_ues:
+        tracks += _extra_users(tc, [n for n in names if n not in {tr.name for tr in tracks}], ue_lane, bs_xy,
+                               duration, users_rng if users_rng is not None else np.random.default_rng(seq))
+    taken = {ue_lane} | {tr.lane_y for tr in tracks if tr.role == "user"}
     pool = [n for n in names if n not in {tr.name for tr in tracks}]
     n_blockers = int(rng.integers(0, tc.max_blockers + 1))
-    between = [y for y in lanes if y != ue_lane and min(bs_xy[1], ue_lane) < y < max(bs_xy[1], ue_lane)]
-    others = [y for y in lanes if y != ue_lane and y not in between]
+    between = [y for y in lanes if y not in taken and min(bs_xy[1], ue_lane) < y < max(bs_xy[1], ue_lane)]
+    others = [y for y in lanes if y not in taken and y not in between]
     free_lanes = list(rng.permutation(between)) + list(rng.permutation(others))
     for name in pool[:min(n_blockers, len(free_lanes))]:
         lane = float(free_lanes.pop(0))
@@ -137,6 +150,22 @@ def plan_pass(seq: int, cfg, vehicle_names, bs_xy, rng: np.random.Generator,
     condition = str(rng.choice(list(tc.conditions)))
     return PassPlan(seq=seq, condition=condition, num_frames=num_frames, tracks=tuple(tracks),
                     behaviour=behaviour)
+
+
+def _extra_users(tc, names, ue_lane: float, bs_xy, duration: float, rng: np.random.Generator) -> list[Track]:
+    """The other users of a multi-user pass: cars at constant speed, each in a lane of its own,
+    each passing the base station at a random moment of the middle half of the pass."""
+    lanes = ([y for y in tc.ue_lanes if y != ue_lane]
+             + [y for y in tc.lanes_y if y != ue_lane and y not in tc.ue_lanes])
+    if tc.extra_ues > len(lanes) or tc.extra_ues > len(names):
+        raise ConfigError(f"traffic.extra_ues = {tc.extra_ues}: the street has {len(lanes)} free lanes and "
+                          f"{len(names)} free cars")
+    out = []
+    for name, lane in zip(names, list(rng.permutation(lanes[:tc.extra_ues]))):
+        v = lane_direction(float(lane)) * float(rng.uniform(*tc.speed_mps))
+        t_cross = float(rng.uniform(0.25, 0.75)) * duration
+        out.append(Track(name, "user", "car", float(lane), bs_xy[0] - v * t_cross, v))
+    return out
 
 
 def _moving_ue(names, cfg, behaviour: str, lane: float, x_start: float, speed: float, extent: float,

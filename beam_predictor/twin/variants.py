@@ -5,7 +5,9 @@ antenna track it writes to ``ue_x``/``ue_y``.  So another receiver preset needs 
 ray tracing: :func:`regps` reads the track back, draws the fixes of the new preset, and
 writes a new folder whose sensor files are hard links to the source's (copies across
 file systems).  The result has exactly the bytes ``beam-predictor twin`` writes with that
-preset and the same seed (a test checks it), in a minute instead of a rebuild.
+preset and the same seed (a test checks it), in a minute instead of a rebuild.  A
+multi-user twin's other users (units 3, ...) get new fixes from their own tracks
+(``unitN_x``/``unitN_y``) and streams too.
 """
 from __future__ import annotations
 
@@ -27,7 +29,6 @@ from beam_predictor.physics.site import TWIN_META
 from beam_predictor.twin.config import TwinConfig
 from beam_predictor.twin.generate import gps_fixes
 
-GPS_DIR = "unit2/GPS_data"
 GPS_CELLS = ("unit2_loc", "unit2_mode_fix_type", "unit2_hdop")
 
 
@@ -49,11 +50,15 @@ def regps(src: str | Path, out: str | Path, preset: str, overwrite: bool = False
     missing = [c for c in ("seq_index", "index", "ue_x", "ue_y") + GPS_CELLS if c not in columns]
     if missing:
         raise DeepSenseError(f"column(s) {missing} missing: not written by this twin", file=csv_path)
+    # the UE (unit 2) and every other user of a multi-user twin (units 3, ...: unitN_x / unitN_y)
+    units = [(2, "ue_x", "ue_y")] + [(n, f"unit{n}_x", f"unit{n}_y")
+                                     for n in range(3, 3 + cfg.traffic.extra_ues)]
+    dirs = tuple(f"unit{n}/GPS_data/" for n, _, _ in units)
     tmp = partial_dir(out)
     try:
         for path in src.rglob("*"):
             rel = path.relative_to(src)
-            rewritten = rel.as_posix().startswith(GPS_DIR + "/") or rel.name in ("scenario.csv", TWIN_META)
+            rewritten = rel.as_posix().startswith(dirs) or rel.name in ("scenario.csv", TWIN_META)
             if path.is_dir() or rewritten:
                 if path.is_dir():
                     (tmp / rel).mkdir(parents=True, exist_ok=True)
@@ -64,16 +69,18 @@ def regps(src: str | Path, out: str | Path, preset: str, overwrite: bool = False
             by_seq.setdefault(int(row["seq_index"]), []).append(row)
         dropped = 0
         for seq, pass_rows in by_seq.items():
-            truth = np.array([[float(r["ue_x"]), float(r["ue_y"])] for r in pass_rows])
-            for row, (latlon, fix_type, hdop) in zip(pass_rows, gps_fixes(cfg, seq, truth)):
-                row["unit2_mode_fix_type"], row["unit2_hdop"] = fix_type, hdop
-                row["unit2_loc"] = ""
-                if latlon is None:
-                    dropped += 1
-                    continue
-                rel = f"{GPS_DIR}/gps_location_{row['index']}.txt"
-                files.write_gps(tmp / rel, latlon)
-                row["unit2_loc"] = "./" + rel
+            for unit, cx, cy in units:
+                truth = np.array([[float(r[cx]), float(r[cy])] for r in pass_rows])
+                for row, (latlon, fix_type, hdop) in zip(pass_rows, gps_fixes(cfg, seq, truth, unit)):
+                    row[f"unit{unit}_mode_fix_type"], row[f"unit{unit}_hdop"] = fix_type, hdop
+                    row[f"unit{unit}_loc"] = ""
+                    if latlon is None:
+                        dropped += 1
+                        continue
+                    rel = f"unit{unit}/GPS_data/gps_location_{row['index']}.txt"
+                    (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+                    files.write_gps(tmp / rel, latlon)
+                    row[f"unit{unit}_loc"] = "./" + rel
         text = io.StringIO(newline="")
         writer = csv.DictWriter(text, fieldnames=columns)
         writer.writeheader()
