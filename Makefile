@@ -31,13 +31,14 @@ TWIN_WORKERS    ?= 2
 GPS_PRESETS       := standard degraded
 CONSTANT_DATASET  := data/twin_constant
 BOULEVARD_DATASET := data/twin_boulevard
+MULTIUSER_DATASET := data/twin_multiuser
 # The project's shared real data, beside the clone.
 SHARED_DATA     ?= ../shared/data
 
 .PHONY: help setup test demo dataset bench-convert bench-sensing pretrain detector twin-pictures twin-stats \
 	twin-realism model bench-model bench-data-ratio bench-paper002 ablate-modalities ablate-unfrozen bench-budget bench-ros bench-stages faults soak export clean \
 	twin-ceiling datasets-gps dataset-constant dataset-boulevard bench-twin-scaling bench-gps bench-motion \
-	bench-sweep bench-sweep-fusion
+	bench-sweep bench-sweep-fusion dataset-multiuser bench-pass
 
 help:
 	@echo "make demo   - set up, build the sample scenario and bag, and run the main job"
@@ -51,6 +52,9 @@ help:
 	@echo "make twin-pictures / twin-realism - the README pictures / twin-vs-real power, motion and GPS report"
 	@echo "make datasets-gps / dataset-constant / dataset-boulevard - the benchmark with standard and degraded"
 	@echo "                 GPS, the constant-velocity twin, the second scene"
+	@echo "make dataset-multiuser - the multi-user twin of paper 003 (config/twin_multiuser.yaml) in $(MULTIUSER_DATASET)"
+	@echo "make bench-pass - paper 003: LLM-PASS for 1-3 users at 4/8/16 PAs against conventional PASS, massive MIMO,"
+	@echo "                 geometry and fixed PAs: Top-1 vs SNR, gain and minimum power vs PAs, sum rate vs power"
 	@echo "make bench-twin-scaling - twin frames/s at 1 and 2 local Ray workers"
 	@echo "make bench-gps - anchors and M2BeamLLM (all inputs vs GPS only) at each GPS preset"
 	@echo "make bench-motion - anchors and privileged constant-velocity references, constant vs realistic motion"
@@ -124,6 +128,14 @@ $(BOULEVARD_DATASET)/scenario.csv: config/twin_boulevard.yaml | $(STAMP)
 	$(CLI) twin --config config/twin_boulevard.yaml --out $(BOULEVARD_DATASET) --overwrite --workers $(TWIN_WORKERS)
 
 dataset-boulevard: $(BOULEVARD_DATASET)/scenario.csv
+
+$(MULTIUSER_DATASET)/scenario.csv: config/twin_multiuser.yaml | $(STAMP)
+	$(CLI) twin --config config/twin_multiuser.yaml --out $(MULTIUSER_DATASET) --overwrite --workers $(TWIN_WORKERS)
+
+dataset-multiuser: $(MULTIUSER_DATASET)/scenario.csv
+
+bench-pass: $(MULTIUSER_DATASET)/scenario.csv
+	$(PY) scripts/bench_pass.py --data $(MULTIUSER_DATASET) --out reports/pass
 
 bench-twin-scaling: setup
 	$(PY) scripts/bench_twin_scaling.py --passes 16 --out reports/twin_scaling

@@ -258,6 +258,48 @@ def _cmd_train(args) -> int:
     return 0
 
 
+def _cmd_pass(args) -> int:
+    """Paper 003: train LLM-PASS for one or several users on a multi-user twin; the baselines on the
+    same test frames; results.json and a printed summary."""
+    import json
+    from dataclasses import replace
+    from beam_predictor.model.pass_config import PassConfig
+    from beam_predictor.model.pass_data import load_pass_set
+    from beam_predictor.model.pass_train import run_pass
+    from beam_predictor.runtime.config import tracker_settings
+    cfg = load_config(PassConfig, args.config or config_path("pass.yaml"))
+    for key, value in (("users", args.users), ("num_pas", args.num_pas)):
+        if value is not None:
+            cfg = replace(cfg, **{key: value})
+    if args.epochs is not None:
+        cfg = replace(cfg, train=replace(cfg.train, adapter_epochs=args.epochs, lora_epochs=args.epochs))
+    data = load_pass_set(args.data, cfg, tracker_settings(args.params_file), args.cache)
+    result, _ = run_pass(data, cfg)
+    out = Path(args.report)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(result, indent=1))
+    print(f"{data.name} test passes, {cfg.users} user(s), {cfg.num_pas} PAs per waveguide; backbone: "
+          f"{result['backbone']}; {result['frames']} frames, fallback {100 * result['fallback']:.1f} % "
+          "of users")
+    if cfg.users == 1:
+        for name, r in result["methods"].items():
+            print(f"  {name:>16}: Top-1 {100 * r['top1']:5.1f} %  mean gain {r['gain_db']:7.2f} dB  "
+                  f"({r['probes']} probes at {cfg.link.probe_snr_db:g} dB)")
+        print(f"  gain of llm_probe over conventional at {cfg.link.probes} probes: "
+              f"{result['gain_over_conventional_pct']:+.1f} %")
+    else:
+        row = next(r for r in result["sum_rate_curve"] if r["power_dbm"] == cfg.link.tx_power_dbm)
+        for name in ("llm", "llm_probe", "conventional", "conventional_all", "geometry", "fixed",
+                     "massive_mimo", "oracle"):
+            top1 = result["top1"].get(name)
+            print(f"  {name:>16}: sum rate {row[name]:6.2f} bit/s/Hz at {cfg.link.tx_power_dbm:g} dBm, "
+                  f"served {100 * row[name + '_served']:5.1f} %"
+                  + (f", Top-1 {100 * top1:5.1f} % of users" if top1 is not None else "")
+                  + f", min power {result['min_power'][name]['median_dbm']:5.1f} dBm")
+    print(f"report: {out / 'results.json'}")
+    return 0
+
+
 def _cmd_sweep(args) -> int:
     """Paper 004: train one sparse-sweep predictor (or evaluate a checkpoint) and score the anchors on the
     same test frames; CSV + training-curve PNG in the report folder."""
@@ -527,6 +569,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="checkpoints/sweep/sweep.pt", help="checkpoint to write")
     p.add_argument("--report", default="reports/sweep_run", help="CSV + PNG report folder")
     p.set_defaults(func=_cmd_sweep)
+
+    p = sub.add_parser("pass", help="paper 003: LLM-PASS codeword selection for one or several users "
+                                    "(trains, then the baselines on the same test frames)")
+    p.add_argument("--data", required=True, help="multi-user twin scenario (make dataset-multiuser)")
+    p.add_argument("--config", help="PASS YAML (default: the shipped config/pass.yaml)")
+    p.add_argument("--users", type=int, help="users served at once (1: single user)")
+    p.add_argument("--num-pas", type=int, help="PAs per waveguide (one of the twin's pinching.pas_grid)")
+    p.add_argument("--epochs", type=int, help="epochs of each stage (adapters, LoRA)")
+    p.add_argument("--params-file", help="ROS 2 parameters file whose yolo_tracker settings make the boxes")
+    p.add_argument("--cache", default="build/cache", help="box cache folder")
+    p.add_argument("--report", default="reports/pass_run", help="results folder")
+    p.set_defaults(func=_cmd_pass)
 
     p = sub.add_parser("evaluate", help="evaluate a predictor checkpoint on a split (CSV + PNG report)")
     p.add_argument("--checkpoint", default="models/m2beamllm.pt")

@@ -233,3 +233,42 @@ class HistoryWindow:
 def stack(arrays: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """Batch the per-window arrays of :meth:`HistoryWindow.arrays` along the first axis."""
     return {k: np.concatenate([a[k] for a in arrays]) for k in arrays[0]}
+
+
+USER_KEYS = ("box", "pos", "pos_missing", "pad", "kin", "kin_missing", "tracked")
+
+
+class UsersWindow:
+    """Several users' H-step histories at once (paper 003): one :class:`HistoryWindow` per user.
+
+    Each user, keyed by its DeepSense unit (2 is the UE; 3, 4, ... the others, in
+    ``units`` order), brings the tracker's box and its own GPS fix every frame; the camera,
+    radar and LiDAR features are not per user and are not kept here.  ``arrays()`` stacks
+    the users' inputs along a user axis: ``box`` (1, U, L, 5), ``pos`` (1, U, L, 3),
+    ``pos_missing`` and ``pad`` (1, U, L), ``kin`` (1, U, KIN_CHANNELS) at offset 0,
+    ``kin_missing`` (1, U), and ``tracked`` (1, U): the user's box was seen in the window
+    (a user without one is served by the fallback codeword).
+    """
+
+    def __init__(self, spec: WindowSpec, site: SiteGeometry | None, units: tuple[int, ...]):
+        if spec.modalities:
+            raise ValueError("UsersWindow keeps boxes and fixes only: a spec without modalities")
+        self.units = tuple(units)
+        self.windows = {u: HistoryWindow(spec, site) for u in self.units}
+
+    def push(self, stamp_ns: int, boxes: dict, fixes: dict) -> None:
+        """One frame: each user's box (normalised corners, or None) and fix (or None)."""
+        for u, w in self.windows.items():
+            w.push(FrameInput(stamp_ns, {}, box=boxes.get(u), fix=fixes.get(u)))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        per = [self.windows[u].arrays() for u in self.units]
+        out = {k: np.stack([p[k][0] for p in per])[None] for k in ("box", "pos", "pos_missing", "pad")}
+        out["kin"] = np.stack([p["kin"][0, 0] for p in per])[None]
+        out["kin_missing"] = np.array([[p["kin_missing"][0] for p in per]])
+        out["tracked"] = out["box"][..., 4].any(-1)
+        return out
+
+    @property
+    def stats(self) -> dict[int, dict]:
+        return {u: w.stats for u, w in self.windows.items()}

@@ -138,10 +138,13 @@ class UETracker:
         self.associator = make_associator(association, camera is not None)
         self._new_sequence = True
         self._last_stamp: int | None = None
+        self.users: dict[int, UEAssociator] = {}          # other users (paper 003), by DeepSense unit
 
     def reset(self) -> None:
         """Start a new sequence (forget tracks and the association)."""
         self.associator.reset()
+        for a in self.users.values():
+            a.reset()
         self._new_sequence = True
 
     def boxes(self, image_bgr: np.ndarray) -> np.ndarray:
@@ -189,6 +192,30 @@ class UETracker:
         ok = ue_latlon is not None and np.isfinite(np.asarray(ue_latlon, float)).all()
         uv = self.camera.project(ue_latlon) if ok and self.camera is not None else None
         return boxes, self.associator.update(boxes, uv)
+
+    def track_users(self, stamp_ns: int, image_bgr: np.ndarray | None,
+                    fixes: dict) -> tuple[np.ndarray, dict[int, UEBox | None]]:
+        """Several users at once (paper 003): every tracked box and each user's, keyed by unit.
+
+        ``fixes`` maps each user's DeepSense unit (2 is the UE) to its GPS fix (None: none).
+        One detection and ByteTrack pass; each user has its own GPS association, which needs
+        the site's camera model (without it only one moving car can be told apart)."""
+        if self.camera is None:
+            raise SiteError("tracking several users needs a site file with a camera section "
+                            "(each user's GPS fix is projected into the image)")
+        first = min(fixes)
+        boxes, ue = self.track(stamp_ns, image_bgr, fixes[first])
+        out = {first: ue}
+        for unit, fix in fixes.items():
+            if unit == first:
+                continue
+            assoc = self.users.setdefault(unit, UEAssociator())
+            if image_bgr is None:
+                out[unit] = None
+                continue
+            ok = fix is not None and np.isfinite(np.asarray(fix, float)).all()
+            out[unit] = assoc.update(boxes, self.camera.project(fix) if ok else None)
+        return boxes, out
 
 
 def export_yolo(weights: str | Path, imgsz: int, out: Path) -> None:
