@@ -113,12 +113,9 @@ class BeamformerNode(Node):
         optimal = int(np.nanargmax(power))
         loss = loss_db(power, applied)
         pa_loss = float("nan")
-        info = truth.get("info", {})
-        if pa.size and "ue_x" in info and info.get("pass_codeword"):
+        if pa.size:
             self.guide.apply(pa)
-            ue = [float(info["ue_x"]), float(info["ue_y"]), float(info["ue_z"])]
-            best = self.guide.codebook[int(info["pass_codeword"]) - 1]
-            pa_loss = self.guide.gain_db(best, ue) - self.guide.gain_db(pa, ue)
+            pa_loss = self.guide.pa_loss_db(pa, truth.get("info", {}))
         self.metrics.record(LoopSample(key[1], applied, optimal, applied == optimal, optimal in tops[:3],
                                        loss, self.array.gain_loss_db(applied, optimal), pa_loss,
                                        1e3 * (arrival - truth["arrival"]), lag, key[0], time.time()),

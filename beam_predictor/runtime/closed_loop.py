@@ -57,7 +57,12 @@ class SimulatedArray:
 
 
 class SimulatedWaveguide:
-    """PA positions on the twin's waveguide; gain of a placement at a UE position (LoS)."""
+    """PA positions on the twin's waveguide; gain of a placement at a UE position.
+
+    :meth:`pa_loss_db` scores a command against the frame's best codeword with blockage: the
+    twin's ``pass_gains_db`` (every codeword's gain with its per-PA line of sight) when the
+    command is a codeword of the codebook; otherwise (an off-codebook placement, or a replay
+    without the column) the line-of-sight model at the true UE position."""
 
     def __init__(self, pinching_cfg, frequency_hz: float):
         self.cfg, self.frequency = pinching_cfg, frequency_hz
@@ -75,6 +80,27 @@ class SimulatedWaveguide:
         p = np.asarray(positions, dtype=float)[None]
         h = effective_channels(p, np.asarray(ue_xyz, float), np.ones_like(p), self.cfg, self.frequency)
         return float(gain_db(h)[0])
+
+    def codeword(self, positions) -> int | None:
+        """0-based codeword whose PA positions ``positions`` are, or None."""
+        p = np.sort(np.asarray(positions, dtype=float))
+        if p.shape != self.codebook.shape[1:]:
+            return None
+        hit = np.nonzero(np.all(np.abs(self.codebook - p) < 1e-6, axis=1))[0]
+        return int(hit[0]) if hit.size else None
+
+    def pa_loss_db(self, positions, info: dict) -> float:
+        """Gain lost by the commanded placement against the frame's best codeword (NaN: no truth)."""
+        if not info.get("pass_codeword") or "ue_x" not in info:
+            return float("nan")
+        k = self.codeword(positions)
+        cell = info.get("pass_gains_db", "").split()
+        if k is not None and len(cell) == len(self.codebook):
+            gains = np.array(cell, dtype=float)
+            return float(gains.max() - gains[k])
+        ue = [float(info["ue_x"]), float(info["ue_y"]), float(info["ue_z"])]
+        best = self.codebook[int(info["pass_codeword"]) - 1]
+        return self.gain_db(best, ue) - self.gain_db(positions, ue)
 
 
 @dataclass

@@ -25,6 +25,22 @@ def test_waveguide_optimal_codeword_beats_a_far_one():
         g.apply([-1.0, 2.0])
 
 
+def test_waveguide_scores_a_command_with_blockage():
+    g = SimulatedWaveguide(PinchingConfig(), 60e9)
+    k = len(g.codebook) // 2
+    gains = np.full(len(g.codebook), -90.0)
+    gains[k], gains[k + 1] = -80.0, -300.0               # the best codeword, and one with every PA blocked
+    target = [g.cfg.start[0] + (k + 1.5) * g.cfg.length_m / len(g.codebook), g.cfg.target_y, g.cfg.target_z]
+    info = {"pass_codeword": str(k + 1), "ue_x": str(target[0]), "ue_y": str(target[1]),
+            "ue_z": str(target[2]), "pass_gains_db": " ".join(f"{v:.2f}" for v in gains)}
+    assert g.codeword(g.codebook[k + 1][::-1]) == k + 1
+    assert g.pa_loss_db(g.codebook[k + 1], info) == pytest.approx(220.0)      # every PA blocked
+    assert g.pa_loss_db(g.codebook[k], info) == 0.0
+    off = g.codebook[k] + 0.001                                           # not a codeword: the LoS model
+    assert g.pa_loss_db(off, info) == pytest.approx(g.gain_db(g.codebook[k], target) - g.gain_db(off, target))
+    assert np.isnan(g.pa_loss_db(g.codebook[k], {}))
+
+
 def test_metrics_summary_and_report(tmp_path):
     m = ClosedLoopMetrics()
     for i, (applied, optimal) in enumerate([(3, 3), (4, 3), (3, 3), (10, 3)]):
