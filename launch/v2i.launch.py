@@ -16,7 +16,8 @@ from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironment
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import LifecycleNode, Node
 
-from beam_predictor.runtime.graph import LAUNCH_ARGUMENTS, RESPAWN_DELAY, build_graph, graph_env
+from beam_predictor.runtime.graph import (LAUNCH_ARGUMENTS, RESPAWN_DELAY, SHUTDOWN_TIMEOUT, build_graph,
+                                          graph_env)
 
 
 def _nodes(context, *args, **kwargs):
@@ -26,7 +27,8 @@ def _nodes(context, *args, **kwargs):
     for spec in build_graph(values):
         common = dict(package=spec.package, executable=spec.executable, name=spec.name, namespace=namespace,
                       output="screen", remappings=list(spec.remappings), arguments=list(spec.arguments),
-                      respawn=spec.respawn, respawn_delay=RESPAWN_DELAY if spec.respawn else None)
+                      respawn=spec.respawn, respawn_delay=RESPAWN_DELAY if spec.respawn else None,
+                      sigterm_timeout=str(SHUTDOWN_TIMEOUT))
         if spec.parameters:
             common["parameters"] = [spec.parameters]
         actions.append(LifecycleNode(**common) if spec.lifecycle else Node(**common))

@@ -107,6 +107,10 @@ ENCODERS_NODE = "encoders"          # the node of encoder_processes: one
 # s: a node of the graph that dies is started again after this (not 0: a node that fails at its start
 # would respawn in a tight loop)
 RESPAWN_DELAY = 0.5
+# s: a node asked to stop (SIGINT) gets this long to write its reports and exit before it is
+# escalated (launch: SIGTERM; beam-predictor launch: SIGKILL); 5 s, launch's default, is too
+# short for the fusion node on a busy 2-core machine
+SHUTDOWN_TIMEOUT = 20.0
 
 
 def checkpoint_inputs(path: str) -> tuple[tuple[str, ...], int | None, bool, int | None]:

@@ -181,8 +181,11 @@ class GraphRunner:
                 del self._exited[spec.name]
                 self.start(spec, append=True)
 
-    def stop(self, names=None, timeout: float = 20.0) -> None:
-        """SIGINT (clean shutdown: reports are written), then SIGKILL after ``timeout``."""
+    def stop(self, names=None, timeout: float | None = None) -> None:
+        """SIGINT (clean shutdown: reports are written), then SIGKILL after ``timeout``
+        (``graph.SHUTDOWN_TIMEOUT`` by default, as the launch file gives)."""
+        from beam_predictor.runtime.graph import SHUTDOWN_TIMEOUT
+        timeout = SHUTDOWN_TIMEOUT if timeout is None else timeout
         names = list(names or self.procs)[::-1]
         for n in names:
             if self.procs[n].poll() is None:
