@@ -44,6 +44,7 @@ class PassSet:
     links: np.ndarray              # (G, F, U, N, K) complex: user u through waveguide n's codeword k
     channels: np.ndarray           # (F, U, M) complex: every user's element channel (massive-MIMO baseline)
     inputs: dict[str, np.ndarray]  # UsersWindow arrays per frame, (F, U, ...), and the codebook "prior"
+    priors: dict[int, np.ndarray]  # (F, U, K) codebook prior of each PA count (``inputs["prior"]``: for_pas)
     geometry: np.ndarray           # (F, U) codeword focused nearest the user's newest accepted fix (-1: none)
     noise_w: float
     ula: np.ndarray                # (B, M) the array's 64-beam codebook (unit norm)
@@ -54,17 +55,24 @@ class PassSet:
                               f"{list(self.pas_grid)} (the twin's pinching.pas_grid)")
         return self.pas_grid.index(num_pas)
 
+    def for_pas(self, num_pas: int) -> "PassSet":
+        """The same set with the codebook prior of ``num_pas`` PAs per waveguide as the prior input."""
+        self.grid(num_pas)
+        return replace(self, inputs={**self.inputs, "prior": self.priors[num_pas]})
+
     def first_users(self, n: int) -> "PassSet":
         """The same frames with users 0 .. n-1 only (the single-user case from a multi-user twin)."""
         if n > len(self.units):
             raise ConfigError(f"{self.name}: {n} users asked for, the set holds {len(self.units)}")
         return replace(self, units=self.units[:n], links=self.links[:, :, :n], channels=self.channels[:, :n],
-                       inputs={k: v[:, :n] for k, v in self.inputs.items()}, geometry=self.geometry[:, :n])
+                       inputs={k: v[:, :n] for k, v in self.inputs.items()}, geometry=self.geometry[:, :n],
+                       priors={p: v[:, :n] for p, v in self.priors.items()})
 
     def subset(self, mask: np.ndarray) -> "PassSet":
         return replace(self, index=self.index[mask], seq=self.seq[mask], split=self.split[mask],
                        links=self.links[:, mask], channels=self.channels[mask],
-                       inputs={k: v[mask] for k, v in self.inputs.items()}, geometry=self.geometry[mask])
+                       inputs={k: v[mask] for k, v in self.inputs.items()}, geometry=self.geometry[mask],
+                       priors={p: v[mask] for p, v in self.priors.items()})
 
 
 def single_labels(link: np.ndarray) -> np.ndarray:
@@ -141,17 +149,22 @@ def load_pass_set(root: str | Path, cfg, tracker, cache_dir: str | Path | None =
     seq = np.asarray(seq)
     inputs = {key: np.concatenate([a[key] for a in per_frame]) for key in USER_KEYS}
     array = meta["array"]
-    books = ps.waveguide_books(pin, float(array["frequency_hz"]), cfg.num_pas)
-    inputs["prior"] = np.stack([codebook_prior(inputs["pos"][:, u], inputs["pos_missing"][:, u], books[u],
-                                               ps.waveguide(pin, u), array) for u in range(cfg.users)], 1)
+    priors = {}
+    for pas in pin.pas_grid:
+        books = ps.waveguide_books(pin, float(array["frequency_hz"]), int(pas))
+        priors[int(pas)] = np.stack([codebook_prior(inputs["pos"][:, u], inputs["pos_missing"][:, u],
+                                                    books[u], ps.waveguide(pin, u), array)
+                                     for u in range(cfg.users)], 1)
     noise = ps.noise_power_w(float(array["bandwidth_hz"]), cfg.link.noise_figure_db)
-    return PassSet(name=root.name, index=np.asarray(index), seq=seq,
+    data = PassSet(name=root.name, index=np.asarray(index), seq=seq,
                    split=split_column(seq, pass_splits(root)),
                    units=units, pas_grid=tuple(int(p) for p in pin.pas_grid),
                    links=np.stack(links, axis=1), channels=np.stack(channels),
                    inputs=inputs, geometry=_geometry(inputs, pin, array), noise_w=noise,
-                   ula=codebook(codebook_angles_rad(int(array["num_beams"]), float(array["fov_deg"])),
-                                int(array["num_antennas"])))
+                   priors=priors, ula=codebook(codebook_angles_rad(int(array["num_beams"]),
+                                                                   float(array["fov_deg"])),
+                                               int(array["num_antennas"])))
+    return data.for_pas(cfg.num_pas)
 
 
 def _single_boxes(root, tracker, site, cache_dir, progress):

@@ -113,7 +113,7 @@ def run_pass(data, cfg, progress: bool = True) -> dict:
     from beam_predictor.config import to_mapping
     from beam_predictor.model import pass_eval
     from beam_predictor.model.pass_data import labels
-    data = data.first_users(cfg.users)
+    data = data.first_users(cfg.users).for_pas(cfg.num_pas)
     link = data.links[data.grid(cfg.num_pas)]                                  # (F, U, N, K)
     y = labels(data, cfg)
     part = {s: data.split == s for s in ("train", "val", "test")}

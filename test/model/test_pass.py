@@ -75,6 +75,12 @@ def test_labels_are_the_top_k_search_and_the_single_user_best(data):
     np.testing.assert_array_equal(single[:, 0], np.abs(link[:, 0, 0]).argmax(-1))
     with pytest.raises(ConfigError, match="num_pas 16"):
         data.grid(16)
+    # each PA count has its own prior: the same focus points, sharper with more PAs
+    four, eight = data.priors[4], data.priors[8]
+    np.testing.assert_array_equal(data.for_pas(8).inputs["prior"], eight)
+    seen = np.abs(four).sum(-1) > 0
+    np.testing.assert_array_equal(four.argmax(-1)[seen], eight.argmax(-1)[seen])
+    assert eight[seen].mean() < four[seen].mean()
 
 
 def test_the_whole_run_scores_every_method_on_the_same_frames(data):
