@@ -82,7 +82,7 @@ def train_pass(cfg, train_inputs: dict, y_train: np.ndarray, val_inputs: dict, y
             params = (model.adapter_parameters()
                       + model.add_lora(n_cfg.lora_r, n_cfg.lora_alpha, n_cfg.lora_dropout))
         opt = torch.optim.AdamW(params, lr=lr, weight_decay=tc.weight_decay)
-        for epoch in tqdm(range(epochs), desc=f"pass {stage}", disable=not progress):
+        for _ in tqdm(range(epochs), desc=f"pass {stage}", disable=not progress):
             weights = torch.from_numpy(dwa_weights(losses, tc.dwa_temperature)).float()
             model.train()
             sums = np.zeros(cfg.users)
@@ -106,7 +106,7 @@ def train_pass(cfg, train_inputs: dict, y_train: np.ndarray, val_inputs: dict, y
     return best[1], history
 
 
-def run_pass(data, cfg, progress: bool = True) -> dict:
+def run_pass(data, cfg, progress: bool = True) -> tuple[dict, PassNet]:
     """Train on ``data``'s train passes (validation: val), evaluate on test; the results and the model.
 
     ``data`` is a :class:`beam_predictor.model.pass_data.PassSet`, ``cfg`` a PassConfig."""
