@@ -160,7 +160,7 @@ def load_pass_set(root: str | Path, cfg, tracker, cache_dir: str | Path | None =
                    split=split_column(seq, pass_splits(root)),
                    units=units, pas_grid=tuple(int(p) for p in pin.pas_grid),
                    links=np.stack(links, axis=1), channels=np.stack(channels),
-                   inputs=inputs, geometry=_geometry(inputs, pin, array), noise_w=noise,
+                   inputs=inputs, geometry=geometry_codewords(inputs, pin, array), noise_w=noise,
                    priors=priors, ula=codebook(codebook_angles_rad(int(array["num_beams"]),
                                                                    float(array["fov_deg"])),
                                                int(array["num_antennas"])))
@@ -197,7 +197,7 @@ def codebook_prior(pos: np.ndarray, pos_missing: np.ndarray, book: np.ndarray, w
     return out
 
 
-def _geometry(inputs: dict, pin, array: dict) -> np.ndarray:
+def geometry_codewords(inputs: dict, pin, array: dict) -> np.ndarray:
     """The geometric anchor: per frame and user, the codeword whose focus is nearest the newest
     accepted GPS fix along the street (site metres + the array's place on the street); -1 without one."""
     targets = pinching.codebook_targets(pin)[:, 0] - float(array["position"][0])

@@ -157,3 +157,34 @@ def test_users_window_is_one_history_window_per_user():
     assert a["tracked"].tolist() == [[False, True]] and a["pos_missing"][0, 0].all()
     with pytest.raises(ValueError, match="without modalities"):
         UsersWindow(replace(spec, modalities=("image",)), site, (2,))
+
+
+def test_the_live_step_commands_what_the_offline_evaluation_chose(scene, data, tmp_path):
+    """Train/serve parity: the scenario replayed frame by frame through OnlinePass gives every user the
+    codeword the offline pipeline serves (same window, prior, network and fallback rule)."""
+    import json
+
+    from beam_predictor.config import from_mapping
+    from beam_predictor.deepsense import ReaderConfig, ScenarioReader
+    from beam_predictor.model.pass_net import PassNet
+    from beam_predictor.model.pass_train import predict
+    from beam_predictor.physics.site import load_site
+    from beam_predictor.runtime.pass_online import OnlinePass
+    from beam_predictor.sensing.boxes import track_users
+    meta = json.loads((scene / "twin_meta.json").read_text())["config"]
+    pin = from_mapping(PinchingConfig, meta["pinching"])
+    model = PassNet(CFG, data.links.shape[-1])
+    fixed = fixed_codewords(data.links[0])
+    offline, fallback = serve(predict(model, data.inputs).argmax(-1), data.inputs["tracked"], data.geometry,
+                              fixed)
+    live = OnlinePass(model, CFG, load_site(scene), pin, meta["array"], fixed)
+    boxes = track_users(scene, tracker_settings(), load_site(scene), tmp_path, progress=False)
+    frames = list(ScenarioReader(scene, ReaderConfig(modalities=("gps",))))
+    for k, f in enumerate(frames):
+        seen = {u: boxes[u].box[k] for u in (2, 3, 4) if boxes[u].visible[k]}
+        commands = live.step(f.stamp_ns, seen, {2: f.ue_latlon, **f.users_latlon})
+        assert [c.codeword for c in commands] == offline[k].tolist(), f"frame {f.index}"
+        assert [c.fallback for c in commands] == fallback[k].tolist()
+        np.testing.assert_array_equal(commands[1].positions_m,
+                                      ps.waveguide_books(pin, 60e9, CFG.num_pas)[1][commands[1].codeword])
+    assert live.fallbacks == int(fallback.sum()) and sum(c.power_share for c in commands) == pytest.approx(1)
