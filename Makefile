@@ -32,13 +32,16 @@ GPS_PRESETS       := standard degraded
 CONSTANT_DATASET  := data/twin_constant
 BOULEVARD_DATASET := data/twin_boulevard
 MULTIUSER_DATASET := data/twin_multiuser
+PASS_SAMPLE       := data/twin_multiuser_sample
+PASS_BAG          := rosbags/twin_multiuser_sample
+PASS_MODEL        := models/llm_pass.pt
 # The project's shared real data, beside the clone.
 SHARED_DATA     ?= ../shared/data
 
 .PHONY: help setup test demo dataset bench-convert bench-sensing pretrain detector twin-pictures twin-stats \
 	twin-realism model bench-model bench-data-ratio bench-paper002 ablate-modalities ablate-unfrozen bench-budget bench-ros bench-stages faults soak export clean \
 	twin-ceiling datasets-gps dataset-constant dataset-boulevard bench-twin-scaling bench-gps bench-motion \
-	bench-sweep bench-sweep-fusion dataset-multiuser bench-pass
+	bench-sweep bench-sweep-fusion dataset-multiuser bench-pass pass-model demo-pass
 
 help:
 	@echo "make demo   - set up, build the sample scenario and bag, and run the main job"
@@ -55,6 +58,8 @@ help:
 	@echo "make dataset-multiuser - the multi-user twin of paper 003 (config/twin_multiuser.yaml) in $(MULTIUSER_DATASET)"
 	@echo "make bench-pass - paper 003: LLM-PASS for 1-3 users at 4/8/16 PAs against conventional PASS, massive MIMO,"
 	@echo "                 geometry and fixed PAs: Top-1 vs SNR, gain and minimum power vs PAs, sum rate vs power"
+	@echo "make pass-model - train the shipped LLM-PASS checkpoint ($(PASS_MODEL), 3 users, 4 PAs) on the multi-user twin"
+	@echo "make demo-pass - replay the multi-user sample bag through tracker, llm_pass and beamformer (live sum rate)"
 	@echo "make bench-twin-scaling - twin frames/s at 1 and 2 local Ray workers"
 	@echo "make bench-gps - anchors and M2BeamLLM (all inputs vs GPS only) at each GPS preset"
 	@echo "make bench-motion - anchors and privileged constant-velocity references, constant vs realistic motion"
@@ -136,6 +141,20 @@ dataset-multiuser: $(MULTIUSER_DATASET)/scenario.csv
 
 bench-pass: $(MULTIUSER_DATASET)/scenario.csv
 	$(PY) scripts/bench_pass.py --data $(MULTIUSER_DATASET) --out reports/pass
+
+pass-model: $(MULTIUSER_DATASET)/scenario.csv
+	$(CLI) pass --data $(MULTIUSER_DATASET) --users 3 --num-pas 4 --save $(PASS_MODEL) --report reports/pass_model
+
+$(PASS_SAMPLE)/scenario.csv: config/twin_multiuser_sample.yaml | $(STAMP)
+	$(CLI) twin --config config/twin_multiuser_sample.yaml --out $(PASS_SAMPLE) --overwrite
+
+$(PASS_BAG)/metadata.yaml: $(PASS_SAMPLE)/scenario.csv config/convert.yaml
+	$(CLI) convert $(PASS_SAMPLE) $(PASS_BAG) --config config/convert.yaml --overwrite
+
+# Paper 003 live: every user's PAs placed by the shipped LLM-PASS checkpoint, the sum rate scored.
+demo-pass: setup $(PASS_BAG)/metadata.yaml
+	$(CLI) launch --bag $(PASS_BAG) --system pass --site $(PASS_SAMPLE)/twin_meta.json --lockstep true \
+		--report reports/closed_loop_pass
 
 bench-twin-scaling: setup
 	$(PY) scripts/bench_twin_scaling.py --passes 16 --out reports/twin_scaling

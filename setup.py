@@ -32,6 +32,7 @@ setup(
             "yolo_tracker = beam_predictor.nodes.tracker_node:main",
             "feature_encoder = beam_predictor.nodes.encoder_node:main",
             "llm_fusion = beam_predictor.nodes.fusion_node:main",
+            "llm_pass = beam_predictor.nodes.pass_node:main",
             "beamformer = beam_predictor.nodes.beamformer_node:main",
         ],
     },

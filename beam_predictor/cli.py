@@ -274,10 +274,17 @@ def _cmd_pass(args) -> int:
     if args.epochs is not None:
         cfg = replace(cfg, train=replace(cfg.train, adapter_epochs=args.epochs, lora_epochs=args.epochs))
     data = load_pass_set(args.data, cfg, tracker_settings(args.params_file), args.cache)
-    result, _ = run_pass(data, cfg)
+    result, model = run_pass(data, cfg)
     out = Path(args.report)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(result, indent=1))
+    if args.save:
+        import numpy as np
+        from beam_predictor.model.pass_checkpoint import PassBundle, save_pass
+        kept = {"scenario": data.name, "kept": result["kept"]}
+        bundle = PassBundle(model, cfg, data.pinching, data.array, np.asarray(result["fixed"]), data.site,
+                            kept)
+        print(f"checkpoint: {save_pass(args.save, bundle)} ({bundle.description})")
     print(f"{data.name} test passes, {cfg.users} user(s), {cfg.num_pas} PAs per waveguide; backbone: "
           f"{result['backbone']}; {result['frames']} frames, fallback {100 * result['fallback']:.1f} % "
           "of users")
@@ -443,8 +450,10 @@ def _cmd_launch(args) -> int:
     from beam_predictor.config import output_dir
     report = output_dir(next(s.parameters["report"] for s in specs if s.name == "beamformer"),
                         "closed_loop") / "summary.json"
+    ran = {s.name for s in runner.specs}
     if report.is_file():
         m = json.loads(report.read_text())
+    if report.is_file() and "llm_fusion" in ran:
         print(f"\nclosed loop over {m.get('frames', 0)} commanded frames "
               f"({m.get('frames_after_warmup', 0)} after "
               f"warm-up of {m.get('warmup_frames_per_pass', 0)} frames per pass):")
@@ -461,6 +470,17 @@ def _cmd_launch(args) -> int:
                           f"{c['power_loss_p95_db']:.2f} dB p95, sweep overhead {100 * c['overhead']:.1f} % "
                           f"of a full sweep")
         print(f"  frames dropped {m.get('frames_dropped', 0)}")
+    if report.is_file() and "llm_pass" in ran:
+        p = m.get("pass", {})
+        print(f"\nLLM-PASS closed loop over {p.get('frames', 0)} frames of {p.get('frames_measured', 0)} "
+              f"replayed ({p.get('users', 0)} users):")
+        if p.get("frames"):
+            print(f"  MMSE sum rate {p['sum_rate_mean']:.2f} bit/s/Hz at {p['tx_power_dbm']:g} dBm, "
+                  f"{100 * p['sum_rate_share_of_label']:.1f} % of the label's {p['label_sum_rate_mean']:.2f}")
+            print(f"  codeword Top-1 {100 * p['top1']:.1f} % of users, served (min SINR) "
+                  f"{100 * p['served']:.1f} %, fallback {100 * p['fallback']:.1f} %")
+        print(f"  frames dropped {p.get('frames_dropped', 0)}")
+    if report.is_file():
         print(f"report: {report.parent}")
     if bad:
         for n in bad:
@@ -580,6 +600,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--params-file", help="ROS 2 parameters file whose yolo_tracker settings make the boxes")
     p.add_argument("--cache", default="build/cache", help="box cache folder")
     p.add_argument("--report", default="reports/pass_run", help="results folder")
+    p.add_argument("--save", help="write the kept model as an LLM-PASS checkpoint here (what the llm_pass "
+                                  "node serves; models/llm_pass.pt is its default)")
     p.set_defaults(func=_cmd_pass)
 
     p = sub.add_parser("evaluate", help="evaluate a predictor checkpoint on a split (CSV + PNG report)")

@@ -118,7 +118,10 @@ FRAME_INFO = Topic(
     "/deepsense/frame_info", "diagnostic_msgs/msg/DiagnosticArray", FRAME_BASE_STATION, SENSOR_QOS,
     "Per-frame dataset metadata: one DiagnosticStatus named 'deepsense_frame' whose key/values "
     "hold `index`, `seq_index`, `beam` (1-based label), `power_nan` and every extra CSV column "
-    "as text. Carries sequence boundaries and extra columns through a bag.")
+    "as text. Carries sequence boundaries and extra columns through a bag. A multi-user twin's links "
+    "(`unit1_pass_mu`, a file in the scenario) travel as `pass_mu_links`: the complex64 array as "
+    "'<shape, x-separated>:<base64 of its bytes>' (bag.messages.encode_array), which the beamformer "
+    "scores PASS commands with.")
 
 # Sensor topics written by the converter, in the order they are written per frame.
 FRAME_TOPICS = (FRAME_INFO, CAMERA, LIDAR, RADAR, POWER, UE_GPS)
@@ -178,6 +181,13 @@ UE_BOX = Topic(
     "The UE's box in normalised image coordinates (u / width, v / height, 0): two points, the "
     "top-left and bottom-right corners; an empty polygon when the UE is not visible. header copied "
     "from the camera frame.")
+USER_BOX_FIELDS = ("unit", "track_id", "u_min", "v_min", "u_max", "v_max")
+USER_BOXES = Topic(
+    "/bp/user_boxes", "sensor_msgs/msg/PointCloud2", FRAME_CAMERA, SENSOR_QOS,
+    "Multi-user scenarios (paper 003, the tracker's `users` > 1): every user's box, keyed by DeepSense unit "
+    "(2 = the UE, 3.. = /ue<N>/gps/fix) and track id. One 'point' per user with FLOAT32 fields unit, "
+    "track_id (-1 = no track), u_min, v_min, u_max, v_max (normalised as UE_BOX; NaN when the user is "
+    "not tracked in this frame); header copied from the camera frame.")
 ANNOTATED_IMAGE = Topic(
     "/bp/camera/annotated/compressed", "sensor_msgs/msg/CompressedImage", FRAME_CAMERA, SENSOR_QOS,
     "The camera frame with every track drawn (the UE's box in green, others in grey), JPEG; for RViz.")
@@ -189,6 +199,16 @@ BEAM_COMMAND = Topic(
     "the top-1 beam), 'beam_angle' (its steering angle, rad), 'beam_top<i>' and 'prob_top<i>' for "
     "i = 1..K (ranked candidates and their probabilities), 'pa_<n>' (position of pinching antenna n, "
     "metres from the waveguide feed). A phased-array driver applies points[0].")
+PASS_COMMAND = Topic(
+    "/bp/pass_command", "trajectory_msgs/msg/JointTrajectory", FRAME_ARRAY, COMMAND_QOS,
+    "The multi-user pinching-antenna command of the llm_pass node (paper 003). header.stamp = the camera "
+    "frame's stamp; one point (now). For each user k = 1..U: 'user<k>_unit' (DeepSense unit), "
+    "'user<k>_track_id' (the tracker's id, -1 = none), 'user<k>_waveguide' (0-based; its RF chain), "
+    "'user<k>_codeword' (0-based codeword of that waveguide's codebook), 'user<k>_power_share' (its "
+    "share of the transmit power in the MMSE precoder), 'user<k>_fallback' (1: not tracked in the "
+    "window, the fallback codeword) and 'user<k>_pa_<n>' (PA n's position, metres from that "
+    "waveguide's feed). The digital MMSE weights are computed by the base station from the effective "
+    "channel it measures once the PAs are placed (the beamformer, from the twin's links).")
 CLOSED_LOOP = Topic(
     "/bp/closed_loop", "diagnostic_msgs/msg/DiagnosticArray", FRAME_ARRAY, COMMAND_QOS,
     "Live closed-loop metrics of the beamformer: frames, top1, top3, power_loss_mean_db, "
@@ -199,9 +219,10 @@ MARKERS = Topic(
     "waveguide (spheres) and the waveguide itself.")
 FUSED = Topic(
     "/bp/fused", "std_msgs/msg/Header", FRAME_ARRAY, COMMAND_QOS,
-    "One message per frame the fusion node has taken into its window, header = that frame's header, "
-    "sent after its command when it commands one (a frame in the warm-up of the history has none). "
-    "The bag player's lock-step mode waits for it before replaying the next frame.")
+    "One message per frame the fusion node (and the llm_pass node, when it runs) has taken into its "
+    "window, header = that frame's header, sent after its command when it commands one (a frame in the "
+    "warm-up of the history has none). The bag player's lock-step mode waits for one per frame from each "
+    "of them (its acks_per_frame) before replaying the next frame.")
 DIAGNOSTICS = Topic(
     "/diagnostics", "diagnostic_msgs/msg/DiagnosticArray", FRAME_BASE_STATION, COMMAND_QOS,
     "Node health: per-stage latency, frames dropped, modalities missing.")

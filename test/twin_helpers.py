@@ -1,11 +1,19 @@
 """Helpers of the twin tests: small configs and one-frame renders with hand-placed vehicles."""
 import numpy as np
 
-from beam_predictor.twin.config import ArrayConfig, CameraConfig, LidarConfig, TwinConfig
+from beam_predictor.twin.config import (ArrayConfig, CameraConfig, LidarConfig, PinchingConfig, TrafficConfig,
+                                        TwinConfig)
 from beam_predictor.twin.traffic import PARK_X, PARK_Y, PassPlan, Track
 
 SMALL = dict(camera=CameraConfig(width=320, height=180),
              lidar=LidarConfig(channels=16, points_per_channel=256))
+
+# A small multi-user twin (paper 003): three passes, the UE and two more users, links at 4 and 8 PAs.
+MULTIUSER = TwinConfig(
+    passes=3, camera=CameraConfig(width=320, height=180),
+    lidar=LidarConfig(channels=4, points_per_channel=32),
+    traffic=TrafficConfig(extra_ues=2, pass_half_angle_deg=20.0, speed_mps=(12.0, 15.0)),
+    split=(0.34, 0.33, 0.33), pinching=PinchingConfig(pas_grid=(4, 8)))
 
 
 def twin_config(pattern: str = "tr38901", noise: float = 0.0, ideal_array: bool = False, **kw) -> TwinConfig:

@@ -10,14 +10,17 @@ import json
 import shutil
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from beam_predictor import contract as C
 from beam_predictor.atomic import partial_dir, replace_dir
 from beam_predictor.bag.integrity import seal
-from beam_predictor.bag.messages import frame_to_messages, navsat_msg, tf_static_msg, typestore
+from beam_predictor.bag.messages import (PASS_LINKS_KEY, PASS_PAS_KEY, encode_array, frame_to_messages,
+                                         navsat_msg, tf_static_msg, typestore)
 from beam_predictor.deepsense.errors import DeepSenseError
 from beam_predictor.deepsense.reader import ReaderConfig, ReadReport, ScenarioReader
 
@@ -74,6 +77,33 @@ class BagSink:
         self.count += 1
 
 
+@lru_cache(maxsize=4)
+def _pas_grid(root: Path) -> str:
+    """The PA counts of a twin's stored PASS links (config.pinching.pas_grid of its twin_meta.json)."""
+    from beam_predictor.physics.site import TWIN_META
+    meta = root / TWIN_META
+    try:
+        grid = json.loads(meta.read_text())["config"]["pinching"]["pas_grid"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DeepSenseError(f"a scenario with unit1_pass_mu needs its twin's pinching.pas_grid ({exc})",
+                             file=meta) from exc
+    return " ".join(str(int(p)) for p in grid)
+
+
+def _embed_pass_links(frame, root: Path) -> None:
+    """A multi-user twin's ``unit1_pass_mu`` file into the frame info (``pass_mu_links`` and the PA counts
+    ``pass_mu_pas``), so a bag alone lets the beamformer score PASS commands."""
+    cell = frame.extras.get("unit1_pass_mu", "").strip()
+    if not cell:
+        return
+    frame.extras[PASS_PAS_KEY] = _pas_grid(root)
+    try:
+        frame.extras[PASS_LINKS_KEY] = encode_array(np.load(root / cell))
+    except (OSError, ValueError) as exc:
+        raise DeepSenseError(f"unreadable PASS links ({exc})", row=frame.index, file=root / cell,
+                             field="unit1_pass_mu") from exc
+
+
 def convert(scenario: str | Path, bag: str | Path, config: ConvertConfig | None = None,
             overwrite: bool = False, progress: bool = True) -> ConvertResult:
     """Convert ``scenario`` to the rosbag2 folder ``bag``; see the module docstring."""
@@ -105,6 +135,7 @@ def convert(scenario: str | Path, bag: str | Path, config: ConvertConfig | None 
                     sink.write(C.BS_GPS, navsat_msg(frame.bs_latlon, float("nan"), frame.stamp_ns,
                                                     C.BS_GPS.frame_id), frame.stamp_ns)
                     last_bs = frame.bs_latlon
+                _embed_pass_links(frame, reader.root)
                 for topic, msg in frame_to_messages(frame):
                     sink.write(topic, msg, frame.stamp_ns)
                 frames += 1

@@ -33,6 +33,32 @@ def typestore():
     return get_typestore(Stores.ROS2_KILTED)
 
 
+def encode_array(a: np.ndarray) -> str:
+    """An array as text for a frame-info value: '<shape, x-separated>:<base64 of the complex64 bytes>'."""
+    import base64
+    a = np.ascontiguousarray(a, np.complex64)
+    return "x".join(str(n) for n in a.shape) + ":" + base64.b64encode(a.tobytes()).decode("ascii")
+
+
+def decode_array(text: str) -> np.ndarray:
+    """The complex64 array of :func:`encode_array`; ValueError naming what is wrong."""
+    import base64
+    import binascii
+    shape_text, sep, data = text.partition(":")
+    try:
+        shape = tuple(int(n) for n in shape_text.split("x")) if sep else None
+        raw = base64.b64decode(data, validate=True)
+    except (ValueError, binascii.Error) as exc:
+        raise ValueError(f"not an encoded array ({exc})") from exc
+    if shape is None or len(raw) != 8 * int(np.prod(shape)):
+        raise ValueError(f"shape '{shape_text}' does not fit {len(raw)} bytes of complex64")
+    return np.frombuffer(raw, np.complex64).reshape(shape)
+
+
+PASS_LINKS_KEY = "pass_mu_links"       # frame info: a multi-user twin's links (encode_array)
+PASS_PAS_KEY = "pass_mu_pas"           # frame info: the PA counts of their first axis, space-separated
+
+
 def _types():
     return typestore().types
 
@@ -239,5 +265,7 @@ def frame_from_messages(msgs: dict[str, object], stamp: int, fallback_index: int
         except (KeyError, ValueError) as exc:
             raise MessageError(C.FRAME_INFO.name, "status.values", f"bad or missing key ({exc})") from None
         frame.power_nan = kv.get("power_nan") == "1"
-        frame.extras = {k[len(EXTRA_PREFIX):]: v for k, v in kv.items() if k.startswith(EXTRA_PREFIX)}
+        # the PASS links are the bag's copy of the unit1_pass_mu file: not a column of the scenario
+        frame.extras = {k[len(EXTRA_PREFIX):]: v for k, v in kv.items() if k.startswith(EXTRA_PREFIX)
+                        and k[len(EXTRA_PREFIX):] not in (PASS_LINKS_KEY, PASS_PAS_KEY)}
     return frame

@@ -119,11 +119,12 @@ class LLMBackbone(nn.Module):
         self.hidden_size, self.out_len = d_model, seq_len
 
     def frozen_digest(self) -> str:
-        """Hash of the frozen LLM weights (what a checkpoint does not store)."""
+        """Hash of the frozen LLM weights (what a checkpoint does not store); the same once peft has wrapped
+        a layer for LoRA (its weights then live under ``base_layer``)."""
         h = hashlib.sha256()
         for name, p in self.llm.named_parameters():
             if not p.requires_grad:
-                h.update(name.encode())
+                h.update(name.replace(".base_layer", "").encode())
                 h.update(p.detach().cpu().numpy().tobytes())
         return h.hexdigest()[:16]
 

@@ -66,7 +66,8 @@ def save(path: str | Path, model: nn.Module, meta: CheckpointMeta, dtype: str = 
     return path
 
 
-def _read(path: Path) -> dict:
+def _read(path: Path, fmt: int = FORMAT, remake: str = "`make model` for the shipped default") -> dict:
+    """The stored blob of a checkpoint of format ``fmt``; ``remake`` says how to rebuild a stale one."""
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint not found")
     try:
@@ -75,9 +76,9 @@ def _read(path: Path) -> dict:
         raise CheckpointError(f"{path}: not a readable checkpoint ({exc})") from exc
     if not isinstance(blob, dict) or "format" not in blob:
         raise CheckpointError(f"{path}: not a beam_predictor model checkpoint")
-    if blob["format"] != FORMAT:
+    if blob["format"] != fmt:
         raise CheckpointError(f"{path}: checkpoint format {blob['format']}, this version reads format "
-                              f"{FORMAT}; retrain it (`make model` for the shipped default)")
+                              f"{fmt}; retrain it ({remake})")
     return blob
 
 

@@ -48,6 +48,9 @@ class PassSet:
     geometry: np.ndarray           # (F, U) codeword focused nearest the user's newest accepted fix (-1: none)
     noise_w: float
     ula: np.ndarray                # (B, M) the array's 64-beam codebook (unit norm)
+    pinching: object = None        # twin.config.PinchingConfig: the site's waveguides
+    array: dict | None = None      # the twin's array section (carrier, position on the street)
+    site: object = None            # physics.site.SiteGeometry
 
     def grid(self, num_pas: int) -> int:
         if num_pas not in self.pas_grid:
@@ -163,7 +166,8 @@ def load_pass_set(root: str | Path, cfg, tracker, cache_dir: str | Path | None =
                    inputs=inputs, geometry=geometry_codewords(inputs, pin, array), noise_w=noise,
                    priors=priors, ula=codebook(codebook_angles_rad(int(array["num_beams"]),
                                                                    float(array["fov_deg"])),
-                                               int(array["num_antennas"])))
+                                               int(array["num_antennas"])),
+                   pinching=pin, array=array, site=site)
     return data.for_pas(cfg.num_pas)
 
 

@@ -134,6 +134,7 @@ def run_pass(data, cfg, progress: bool = True) -> tuple[dict, PassNet]:
         metrics = pass_eval.evaluate_multi(link[t], data.channels[t], data.ula, y[t], probs, tracked,
                                            geometry, fixed, data.noise_w, cfg.link, cfg.train.seed)
     return {"scenario": data.name, "config": to_mapping(cfg), "backbone": model.source, "kept": model.kept,
+            "fixed": fixed.tolist(),
             "label_search": (f"Top-{cfg.link.top_k} per user, {cfg.link.top_k ** cfg.users} MMSE sum rates "
                              "per frame")
             if cfg.users > 1 else "best gain", "history": history, **metrics}, model

@@ -7,7 +7,10 @@ the frame's UE position (:mod:`beam_predictor.runtime.closed_loop`).  With ``ref
 applies the strongest of the command's K top-ranked beams as measured (during replay, the bag's
 power stands in for the K-beam sweep); every frame is also scored for each K of ``refine_curve``.
 It publishes live
-metrics on /bp/closed_loop and RViz markers, and writes its report at shutdown.  A watchdog
+metrics on /bp/closed_loop and RViz markers, and writes its report at shutdown.  The llm_pass
+node's /bp/pass_command (paper 003) is scored too: the MMSE sum rate, each user's SINR and
+power share with blockage, from the frame's stored links (:mod:`beam_predictor.runtime.pass_loop`);
+each user's PAs are drawn in a colour of its own.  A watchdog
 warns on /diagnostics (and in the log) as soon as frames keep coming but commands stopped
 for ``watchdog`` seconds, and again when they flow again.  Stamps that jump back (a looped
 bag) start a new epoch of the frame ledger (:class:`~beam_predictor.runtime.closed_loop.FrameLedger`).
@@ -18,21 +21,24 @@ import time
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from geometry_msgs.msg import Point
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from sensor_msgs.msg import LaserScan
 from trajectory_msgs.msg import JointTrajectory
-from visualization_msgs.msg import Marker, MarkerArray
+from visualization_msgs.msg import MarkerArray
 
 from beam_predictor import contract
 from beam_predictor.bag.messages import EXTRA_PREFIX
 from beam_predictor.config import load_config, output_dir
+from beam_predictor.model.pass_config import PassConfig
 from beam_predictor.nodes.common import declare_config, qos, run, sensor_subscription, stamp_ns
+from beam_predictor.nodes.markers import USER_COLOURS, beam_markers, guide_markers
+from beam_predictor.physics import pass_system as ps
 from beam_predictor.runtime.closed_loop import (ClosedLoopMetrics, CommandWatchdog, FrameLedger, LoopSample,
                                                 SimulatedArray, SimulatedWaveguide, loss_db, pyplot,
                                                 refine_beam, refine_curve)
 from beam_predictor.runtime.config import BeamformerConfig
+from beam_predictor.runtime.pass_loop import PassLoop, parse_command
 from beam_predictor.twin.config import TwinConfig
 
 
@@ -49,6 +55,11 @@ class BeamformerNode(Node):
         self.ledger = FrameLedger(self.cfg.match_window)
         self.create_subscription(JointTrajectory, contract.BEAM_COMMAND.node_name, self.on_command,
                                  qos(contract.BEAM_COMMAND.qos))
+        link = load_config(PassConfig, self.cfg.pass_config).link
+        self.pass_loop = PassLoop(link, ps.noise_power_w(twin.array.bandwidth_hz, link.noise_figure_db),
+                                  self.cfg.match_window)
+        self.create_subscription(JointTrajectory, contract.PASS_COMMAND.node_name, self.on_pass_command,
+                                 qos(contract.PASS_COMMAND.qos))
         # ground truth is scored, not acted on: take every frame (reliable, deep) rather than the freshest
         reliability = "reliable" if self.cfg.truth_reliable else "best_effort"
         truth_qos = qos(contract.QoS(reliability, "volatile", 100))
@@ -88,6 +99,13 @@ class BeamformerNode(Node):
         t = stamp_ns(msg.header)
         values = {kv.key.removeprefix(EXTRA_PREFIX): kv.value for kv in status.values}
         self._try_score(self.ledger.info(t, values, time.monotonic()))
+        try:
+            scored = self.pass_loop.frame(t, values, time.monotonic())
+        except ValueError as exc:
+            self.get_logger().warning(f"{contract.FRAME_INFO.name}: PASS links at {t} ns: {exc}",
+                                      throttle_duration_sec=5.0)
+            return
+        self._pass_scored(scored, msg.header)
 
     def on_command(self, msg: JointTrajectory) -> None:
         t = stamp_ns(msg.header)
@@ -123,42 +141,36 @@ class BeamformerNode(Node):
         self.ledger.mark_scored(key)
         self.publish_markers(msg.header, applied, optimal, pa)
 
-    def _to_base(self, world) -> list[float]:
-        # twin world (x east, y north) -> base_station (x north)
-        d = np.asarray(world, float) - self.bs
-        return [float(d[1]), float(-d[0]), float(d[2])]
-
     def publish_markers(self, header, applied: int, optimal: int, pa: np.ndarray) -> None:
-        markers = []
-        for i, (beam, rgb) in enumerate(((applied, (0.1, 0.9, 0.1)), (optimal, (0.9, 0.1, 0.1)))):
-            th = self.array.angles[beam]
-            m = Marker(header=header, ns="beam", id=i, type=Marker.ARROW, action=Marker.ADD)
-            m.header.frame_id = contract.FRAME_BASE_STATION
-            m.points = [Point(), Point(x=12.0 * float(np.cos(th)), y=-12.0 * float(np.sin(th)), z=0.0)]
-            m.scale.x, m.scale.y, m.scale.z = 0.15, 0.4, 0.4
-            m.color.r, m.color.g, m.color.b, m.color.a = (*rgb, 0.9)
-            markers.append(m)
         guide = self.guide.cfg
-        line = Marker(header=header, ns="waveguide", id=0, type=Marker.LINE_STRIP, action=Marker.ADD)
-        line.header.frame_id = contract.FRAME_BASE_STATION
-        start = np.asarray(guide.start, float)
-        line.points = [Point(x=a, y=b, z=c) for a, b, c in (self._to_base(start),
-                                                            self._to_base(start + [guide.length_m, 0, 0]))]
-        line.scale.x = 0.05
-        line.color.b, line.color.a = 1.0, 0.8
-        markers.append(line)
-        for n, x in enumerate(pa):
-            s = Marker(header=header, ns="pa", id=n, type=Marker.SPHERE, action=Marker.ADD)
-            s.header.frame_id = contract.FRAME_BASE_STATION
-            px, py, pz = self._to_base(start + [x, 0, 0])
-            s.pose.position.x, s.pose.position.y, s.pose.position.z = px, py, pz
-            s.scale.x = s.scale.y = s.scale.z = 0.3
-            s.color.r, s.color.g, s.color.a = 1.0, 0.6, 1.0
-            markers.append(s)
+        markers = beam_markers(header, self.array.angles, (applied, optimal))
+        markers += guide_markers(header, guide.start, guide.length_m, pa, self.bs)
+        self.marker_pub.publish(MarkerArray(markers=markers))
+
+    def on_pass_command(self, msg: JointTrajectory) -> None:
+        """A /bp/pass_command: scored once its frame's links are in; every user's PAs drawn in its colour."""
+        self.watchdog.command(time.monotonic())
+        try:
+            orders = parse_command(msg.joint_names, msg.points[0].positions if msg.points else [])
+            scored = self.pass_loop.command(stamp_ns(msg.header), orders, time.monotonic())
+            self._pass_scored(scored, msg.header)
+        except ValueError as exc:
+            self.get_logger().warning(f"{contract.PASS_COMMAND.name}: {exc}", throttle_duration_sec=5.0)
+
+    def _pass_scored(self, samples, header) -> None:
+        if not samples:
+            return
+        markers = []
+        for o in self.pass_loop.last_orders:
+            wg = ps.waveguide(self.guide.cfg, o.waveguide)
+            colour = USER_COLOURS[o.waveguide % len(USER_COLOURS)]
+            markers += guide_markers(header, wg.start, wg.length_m, o.positions_m, self.bs, o.waveguide + 1,
+                                     f"pass_user{o.waveguide + 1}", colour)
         self.marker_pub.publish(MarkerArray(markers=markers))
 
     def publish_live(self) -> None:
-        values = {**self.metrics.summary(), **self.ledger.coverage(final=False)}
+        values = {**self.metrics.summary(), **self.ledger.coverage(final=False),
+                  **{f"pass_{k}": v for k, v in self.pass_loop.summary().items()}}
         values.update({f"loss_k{c['k']}_db": c["power_loss_mean_db"] for c in values.pop("refine_curve", [])})
         text = {k: f"{v:.4g}" if isinstance(v, float) else str(v) for k, v in values.items()}
         status = DiagnosticStatus(name="closed_loop", message="live closed-loop metrics",
@@ -187,8 +199,10 @@ class BeamformerNode(Node):
         self.diag_pub.publish(msg)
 
     def close(self) -> None:
-        out = self.metrics.write_report(output_dir(self.cfg.report, "closed_loop"),
-                                        {**self.ledger.coverage(), "refine_k": self.cfg.refine_k})
+        pinching = {**self.pass_loop.summary(), **self.pass_loop.ledger.coverage()}
+        extra = {**self.ledger.coverage(), "refine_k": self.cfg.refine_k, "pass": pinching}
+        out = self.metrics.write_report(output_dir(self.cfg.report, "closed_loop"), extra,
+                                        also=(self.pass_loop.write,))
         print(f"closed-loop report: {out}", flush=True)
 
 

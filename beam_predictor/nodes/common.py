@@ -1,5 +1,5 @@
 """Shared ROS glue: QoS from the contract, parameters from a config dataclass, the node
-main loop, and the codecs of the graph's own messages (features, UE box, GPS fix)."""
+main loop, and the codecs of the graph's own messages (features, UE box, every user's box, GPS fix)."""
 from __future__ import annotations
 
 import abc
@@ -20,7 +20,7 @@ from rclpy.timer import Timer
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.qos_overriding_options import QoSOverridingOptions
 from geometry_msgs.msg import Point32, PolygonStamped
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import Image, PointCloud2, PointField
 
 from beam_predictor import contract
 from beam_predictor.config import from_mapping
@@ -243,6 +243,37 @@ def box_from_msg(msg: PolygonStamped) -> tuple[float, ...] | None:
     """The corners of a UE box message (None: the UE is not visible)."""
     pts = msg.polygon.points
     return (pts[0].x, pts[0].y, pts[1].x, pts[1].y) if len(pts) >= 2 else None
+
+
+def float_cloud(header, fields, rows: np.ndarray) -> PointCloud2:
+    """A table as an unorganised PointCloud2: one 'point' per row, FLOAT32 ``fields`` (the tracks and the
+    user boxes of the contract)."""
+    rows = np.ascontiguousarray(rows, "<f4").reshape(-1, len(fields))
+    cols = [PointField(name=n, offset=4 * i, datatype=PointField.FLOAT32, count=1)
+            for i, n in enumerate(fields)]
+    return PointCloud2(header=header, height=1, width=len(rows), fields=cols, is_bigendian=False,
+                       point_step=4 * len(fields), row_step=4 * len(fields) * len(rows), data=rows.tobytes(),
+                       is_dense=True)
+
+
+def user_boxes_msg(header, found: dict, width: int, height: int) -> PointCloud2:
+    """contract.USER_BOXES of the tracker's users (unit -> UEBox or None), ``width`` x ``height`` image."""
+    from beam_predictor.sensing.tracker import normalised_box
+    rows = []
+    for unit, ue in sorted(found.items()):
+        box = normalised_box(ue, width, height) if width else None
+        track = ue.track_id if box is not None and ue.track_id is not None else -1
+        rows.append((unit, track, *(box if box is not None else (np.nan,) * 4)))
+    return float_cloud(header, contract.USER_BOX_FIELDS, np.array(rows, float))
+
+
+def user_boxes_from_msg(msg: PointCloud2) -> dict[int, tuple[int, np.ndarray | None]]:
+    """unit -> (track id, the normalised box as float32, None when not tracked) of a USER_BOXES message."""
+    names = [f.name for f in msg.fields]
+    if tuple(names) != contract.USER_BOX_FIELDS or msg.point_step != 4 * len(names):
+        raise ValueError(f"fields {names}, expected {list(contract.USER_BOX_FIELDS)} as FLOAT32")
+    rows = np.frombuffer(bytes(msg.data), "<f4").reshape(-1, len(names))
+    return {int(r[0]): (int(r[1]), r[2:6].copy() if np.isfinite(r[2:6]).all() else None) for r in rows}
 
 
 def run(make_node, args=None, body=None) -> None:

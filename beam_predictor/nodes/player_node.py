@@ -6,7 +6,8 @@ CDR bytes, so every field, stamps included, is exactly what the bag holds.  Topi
 message type is not available in this Python environment are skipped with a warning.
 
 With ``lockstep`` the player replays a frame (the messages of one bag time) only once the
-fusion node has acknowledged every earlier sensor frame on /bp/fused, and shifts its
+fusion-stage nodes (``acks_per_frame``: llm_fusion, and llm_pass when it runs) have acknowledged
+every earlier sensor frame on /bp/fused, and shifts its
 schedule when it had to wait: the graph sees every frame, at ``rate`` or slower.
 
 ``faults`` injects faults into the first pass (:mod:`beam_predictor.runtime.inject`): silent
@@ -71,7 +72,7 @@ class PlayerNode(Node):
             self.pubs[topic] = self.create_publisher(cls, known.node_name if known else topic, qos(offered))
         if self.skipped:
             self.get_logger().warning(f"{self.cfg.bag}: skipping topics of unknown type: {self.skipped}")
-        self.frames_sent, self.acks, self.ack_timeouts = 0, 0, 0
+        self.frames_sent, self.acks, self.ack_timeouts, self.acks_forgiven = 0, 0, 0, 0
         if self.cfg.lockstep:
             self.create_subscription(Header, contract.FUSED.node_name, self.on_fused, qos(contract.FUSED.qos))
         faults = f"; injecting {self.cfg.faults}" if self.injector else ""
@@ -82,12 +83,15 @@ class PlayerNode(Node):
         self.acks += 1
 
     def await_fused(self) -> None:
-        """Lock-step: spin until the fusion node acknowledged every sensor frame sent, or the timeout."""
+        """Lock-step: spin until the fusion-stage nodes acknowledged every sensor frame sent
+        (``acks_per_frame`` each), or the timeout."""
         deadline = time.monotonic() + self.cfg.lockstep_timeout
-        while rclpy.ok() and self.acks + self.ack_timeouts < self.frames_sent and time.monotonic() < deadline:
+        need = self.frames_sent * self.cfg.acks_per_frame
+        while rclpy.ok() and self.acks + self.acks_forgiven < need and time.monotonic() < deadline:
             rclpy.spin_once(self, timeout_sec=0.005)
-        if self.acks + self.ack_timeouts < self.frames_sent:
+        if self.acks + self.acks_forgiven < need:
             self.ack_timeouts += 1             # go on without it
+            self.acks_forgiven = need - self.acks
             self.get_logger().warning(f"lock-step: no {contract.FUSED.name} within "
                                       f"{self.cfg.lockstep_timeout} s of frame {self.frames_sent}",
                                       throttle_duration_sec=5.0)

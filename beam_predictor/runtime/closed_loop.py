@@ -216,10 +216,10 @@ class FrameLedger:
         self.command_keys.add(key)
         return key
 
-    def ready(self, key) -> tuple[dict, tuple] | None:
-        """(truth, command) of a frame that has both and is not scored yet."""
+    def ready(self, key, need: str = "power") -> tuple[dict, tuple] | None:
+        """(truth, command) of a frame that has both (truth: its ``need``) and is not scored yet."""
         truth, cmd = self.truth.get(key), self.commands.get(key)
-        if cmd is None or truth is None or "power" not in truth or key in self.scored:
+        if cmd is None or truth is None or need not in truth or key in self.scored:
             return None
         return truth, cmd
 
@@ -310,12 +310,15 @@ class ClosedLoopMetrics:
                 "stamp_latency_p99_ms": float(np.percentile(lat, 99)),
                 "refine_curve": self.curve_summary()}
 
-    def write_report(self, out: str | Path, extra: dict | None = None) -> Path:
-        """frames.csv, summary.json and closed_loop.png in ``out``, written into a temporary
-        sibling and moved into place: a reader never sees half a report."""
+    def write_report(self, out: str | Path, extra: dict | None = None, also=()) -> Path:
+        """frames.csv, summary.json and closed_loop.png in ``out`` (and what each of ``also``, called with
+        the folder, writes), written into a temporary sibling and moved into place: a reader never sees
+        half a report."""
         plt = pyplot()
         final = Path(out)
         out = partial_dir(final)
+        for write in also:
+            write(out)
         with (out / "frames.csv").open("w", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=list(LoopSample.__dataclass_fields__))
             w.writeheader()

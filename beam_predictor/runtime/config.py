@@ -76,6 +76,8 @@ class PlayerConfig:
                                "on /bp/fused (never faster than rate): every frame reaches every stage, "
                                "whatever the machine's speed (the integration test's mode)")
     lockstep_timeout: float = _p(10.0, "s: lock-step waits at most this for a frame's acknowledgement")
+    acks_per_frame: int = _p(1, "lock-step: /bp/fused acknowledgements of each frame to wait for (one per "
+                                "fusion-stage node: llm_fusion, llm_pass; the launch sets it)")
     faults: str = _p("", "fault injection for tests and `make faults`: comma-separated "
                          "KIND[:TOPIC]@START+DURATION (s of bag time) with KIND silent, empty, nan or "
                          "clock_stop (runtime/inject.py); "
@@ -93,6 +95,9 @@ class TrackerConfig:
                                   "or moving (the largest moving track; needs no calibration)")
     conf: float = _p(0.25, "detection confidence threshold")
     imgsz: int = _p(320, "YOLO inference size (pixels)")
+    users: int = _p(1, "users tracked at once (paper 003): 1 = the UE only; U > 1 also follows the fixes of "
+                       "/ue3/gps/fix .. /ue<U+1>/gps/fix and publishes every user's box on /bp/user_boxes "
+                       "(needs the site's camera)")
     gps_tolerance: float = _p(0.06, "s: UE fix matched to a camera frame within this")
     max_wait: float = _p(0.1, "s (wall): a camera frame waits at most this for the UE fix of its stamp")
     silent_after: int = _silent_after()
@@ -139,6 +144,18 @@ class FusionNodeConfig:
 
 
 @dataclass(frozen=True)
+class PassNodeConfig:
+    checkpoint: str = _p("models/llm_pass.pt", "LLM-PASS checkpoint (beam-predictor pass --save)", path=True)
+    site: str = _p("", "site geometry file of this deployment; \"\" = the site the checkpoint was trained at",
+                   path=True)
+    threads: int = _threads()
+    tolerance: float = _p(0.02, "s: boxes and fixes within this of each other belong to one frame")
+    max_wait: float = _p(0.15, "s (wall): a frame missing an input is served without it after this")
+    silent_after: int = _silent_after()
+    autostart: bool = _p(True, "configure and activate at start (lifecycle)")
+
+
+@dataclass(frozen=True)
 class BeamformerConfig:
     report: str = _p("", "folder of the CSV + PNG report written at shutdown; \"\" = "
                          "$ROS_HOME/beam_predictor/closed_loop")
@@ -153,6 +170,8 @@ class BeamformerConfig:
                           "the prediction); at most the fusion node's top_k", dynamic=True)
     refine_curve: tuple[int, ...] = _p((0, 1, 3, 5, 16), "K values every frame is also scored at (loss "
                                                          "against the sweep overhead K / 64)")
+    pass_config: str = _p("config/pass.yaml", "LLM-PASS link settings (transmit power, noise figure, min "
+                                              "SINR, Top-K) PASS commands are scored with", path=True)
     watchdog_warmup: int = _p(8, "frames after a quiet spell (a pass's start) that come without commands "
                                  "by design: the fusion node's history H (the launch sets it from the "
                                  "checkpoint)")

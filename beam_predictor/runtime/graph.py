@@ -22,8 +22,8 @@ import yaml
 from beam_predictor import contract
 from beam_predictor.config import ConfigError, config_path, resolve_resource, to_mapping
 from beam_predictor.runtime.config import (PARAMS_FILE, BeamformerConfig, EncoderNodeConfig, FusionNodeConfig,
-                                           PlayerConfig, TrackerConfig, node_parameters, read_params_file,
-                                           resolve_paths)
+                                           PassNodeConfig, PlayerConfig, TrackerConfig, node_parameters,
+                                           read_params_file, resolve_paths)
 
 PACKAGE = "beam_predictor"
 
@@ -37,6 +37,11 @@ LAUNCH_ARGUMENTS: dict[str, tuple[str, str]] = {
     "device": ("", "torch device of the encoders and the fusion node: cpu or cuda[:n]; '' = the "
                    "params file's"),
     "checkpoint": ("", "predictor checkpoint of the fusion node; '' = the params file's"),
+    "system": ("beam", "what the graph serves: beam (the encoders and the M2BeamLLM fusion node: the array's "
+                       "beam and one PA placement), pass (paper 003: the llm_pass node places every user's "
+                       "pinching antennas from the tracker's per-user boxes and their fixes), or both"),
+    "pass_checkpoint": ("", "LLM-PASS checkpoint of the llm_pass node (system pass or both); '' = the params "
+                            "file's"),
     "runtime": ("", "inference runtime of the tracker, the encoders and the fusion node: auto, onnxruntime "
                     "or torch; '' = the params file's"),
     "encoder_processes": ("", "one (the encoders of every modality in one node and process) or per_modality "
@@ -102,6 +107,7 @@ def _truthy(value: str) -> bool:
 
 
 DEFAULT_ENCODERS = ("image", "radar", "lidar", "gps")
+SYSTEMS = ("beam", "pass", "both")
 ENCODER_PROCESSES = ("one", "per_modality")
 ENCODERS_NODE = "encoders"          # the node of encoder_processes: one
 # s: a node of the graph that dies is started again after this (not 0: a node that fails at its start
@@ -123,6 +129,17 @@ def checkpoint_inputs(path: str) -> tuple[tuple[str, ...], int | None, bool, int
     except (CheckpointError, ConfigError, OSError):
         return DEFAULT_ENCODERS, None, False, None
     return cfg.feature_modalities, cfg.fusion.feature_dim, cfg.needs_image, cfg.task.history
+
+
+def pass_users(path: str) -> int:
+    """Users the LLM-PASS checkpoint serves (the tracker follows that many); an unreadable checkpoint gives
+    1 (the llm_pass node then reports the checkpoint)."""
+    from beam_predictor.model.errors import CheckpointError
+    from beam_predictor.model.pass_checkpoint import read_pass_config
+    try:
+        return read_pass_config(path).users
+    except (CheckpointError, ConfigError, OSError):
+        return 1
 
 
 def with_parameters(specs, by_node: dict[str, dict]) -> list[NodeSpec]:
@@ -163,17 +180,27 @@ def build_graph(args: dict[str, str] | None = None, config_file: str | Path | No
                         parameters={**params, **common}, respawn=True,
                         remappings=tuple(tuple(r) for r in remap.get(name, [])), **kw)
 
+    if a["system"] not in SYSTEMS:
+        raise ConfigError(f"launch argument system:={a['system']}: choose from {SYSTEMS}")
+    beam, pinching = a["system"] in ("beam", "both"), a["system"] in ("pass", "both")
     if _truthy(a["lockstep"]) and not replay:
         raise ConfigError("launch argument lockstep:=true needs a bag to replay")
     player = _params(PlayerConfig, "bag_player", bag=a["bag"], rate=float(a["rate"]),
-                     lockstep=_truthy(a["lockstep"]) or None) if replay else {}
+                     lockstep=_truthy(a["lockstep"]) or None, acks_per_frame=beam + pinching,
+                     wait_for=None if beam else "llm_pass") if replay else {}
     # lock-step: a frame's inputs all come, however slowly; the synchronizers wait for them, up to half the
     # player's wait for the frame's acknowledgement (the other half is for fusing it)
     wait = player["lockstep_timeout"] / 2 if player.get("lockstep") else None
     fusion = _params(FusionNodeConfig, "llm_fusion", checkpoint=a["checkpoint"], device=a["device"],
                      site=a["site"], runtime=a["runtime"], max_wait=wait)
-    modalities, feature_dim, fusion_reads_camera, history = checkpoint_inputs(fusion["checkpoint"])
-    encoders = modalities if doc.get("encoders", "auto") == "auto" else tuple(doc["encoders"])
+    modalities, feature_dim, fusion_reads_camera, history = (checkpoint_inputs(fusion["checkpoint"]) if beam
+                                                             else ((), None, False, None))
+    encoders = modalities if doc.get("encoders", "auto") == "auto" or not beam else tuple(doc["encoders"])
+    llm_pass = _params(PassNodeConfig, "llm_pass", checkpoint=a["pass_checkpoint"], site=a["site"],
+                       max_wait=wait) if pinching else {}
+    users = pass_users(llm_pass["checkpoint"]) if pinching else 1
+    # every other user's fix: read by the tracker and by the llm_pass node
+    user_fixes = [contract.USER_GPS_TOPICS[unit].name for unit in range(3, 2 + users)] * 2
     nodes = []
     if replay:
         # the replay waits for every reader of what the graph reads: the tracker's camera and fix, the
@@ -181,13 +208,14 @@ def build_graph(args: dict[str, str] | None = None, config_file: str | Path | No
         # model reads the image itself
         readers = Counter([contract.CAMERA.name, contract.UE_GPS.name, contract.POWER.name,
                            contract.FRAME_INFO.name] + [contract.MODALITY_SOURCE[m].name for m in encoders]
-                          + [contract.CAMERA.name] * fusion_reads_camera)
+                          + [contract.CAMERA.name] * fusion_reads_camera + [contract.UE_GPS.name] * pinching
+                          + user_fixes)
         player["wait_topics"] = ",".join(f"{t}:{n}" for t, n in sorted(readers.items()))
         nodes.append(NodeSpec("bag_player", "bag_player", module=f"{PACKAGE}.nodes.player_node",
                               parameters={**player, "use_sim_time": False}))
     nodes.append(spec("yolo_tracker", "yolo_tracker", "tracker_node",
                       _params(TrackerConfig, "yolo_tracker", site=a["site"], runtime=a["runtime"],
-                              max_wait=wait),
+                              max_wait=wait, users=users if pinching else None),
                       lifecycle=True))
     processes = a["encoder_processes"] or doc.get("encoder_processes", "one")
     if processes not in ENCODER_PROCESSES:
@@ -198,7 +226,10 @@ def build_graph(args: dict[str, str] | None = None, config_file: str | Path | No
         nodes.append(spec(name, "feature_encoder", "encoder_node",
                           _params(EncoderNodeConfig, name, modality=",".join(group), device=a["device"],
                                   feature_dim=feature_dim, runtime=a["runtime"]), lifecycle=True))
-    nodes.append(spec("llm_fusion", "llm_fusion", "fusion_node", fusion, lifecycle=True))
+    if beam:
+        nodes.append(spec("llm_fusion", "llm_fusion", "fusion_node", fusion, lifecycle=True))
+    if pinching:
+        nodes.append(spec("llm_pass", "llm_pass", "pass_node", llm_pass, lifecycle=True))
     nodes.append(spec("beamformer", "beamformer", "beamformer_node",
                       _params(BeamformerConfig, "beamformer", report=a["report"], watchdog_warmup=history,
                               # `ros2 bag play` offers the recorded (best-effort) QoS: match it

@@ -9,7 +9,8 @@ fallback codeword, counted).  A command per user: its waveguide, codeword, PA po
 its share of the transmit power (MMSE with an equal split, eq. 14).
 
 A test replays a multi-user twin through it and checks every command against the offline
-evaluation's choice, frame by frame.  The ROS node around it is not built yet.
+evaluation's choice, frame by frame; the ``llm_pass`` node (:mod:`beam_predictor.nodes.pass_node`)
+runs it on the tracker's per-user boxes and every user's fix.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from beam_predictor.config import ConfigError
 from beam_predictor.model.pass_data import codebook_prior, geometry_codewords
 from beam_predictor.model.pass_eval import serve
 from beam_predictor.model.pass_train import predict
@@ -46,6 +48,17 @@ class OnlinePass:
         self.books = ps.waveguide_books(pinching, float(array["frequency_hz"]), cfg.num_pas)
         self.fixed = np.asarray(fixed)
         self.fallbacks = 0
+
+    @classmethod
+    def from_bundle(cls, bundle, site, frame_period_s: float = 0.1) -> "OnlinePass":
+        """From a loaded checkpoint (:class:`beam_predictor.model.pass_checkpoint.PassBundle`); ``site``
+        None: the site it was trained at."""
+        site = site if site is not None else bundle.site
+        if site is None:
+            raise ConfigError("LLM-PASS needs a site geometry (the checkpoint stores none): give the node's "
+                              "site parameter")
+        return cls(bundle.model, bundle.cfg, site, bundle.pinching, bundle.array, bundle.fixed,
+                   frame_period_s)
 
     def step(self, stamp_ns: int, boxes: dict, fixes: dict) -> list[UserCommand]:
         """One frame: ``boxes`` and ``fixes`` by unit (None or absent: not seen / no fix)."""

@@ -14,15 +14,12 @@ from beam_predictor.model.pass_eval import fixed_codewords, serve, spread_codewo
 from beam_predictor.model.pass_train import dwa_weights, run_pass
 from beam_predictor.physics import pass_system as ps
 from beam_predictor.runtime.config import tracker_settings
-from beam_predictor.twin.config import CameraConfig, LidarConfig, PinchingConfig, TrafficConfig, TwinConfig
+from beam_predictor.twin.config import PinchingConfig, TrafficConfig
 from beam_predictor.twin.generate import generate
 from beam_predictor.window import FrameInput, HistoryWindow, UsersWindow, WindowSpec
+from twin_helpers import MULTIUSER
 
-TWIN = TwinConfig(
-    passes=3, camera=CameraConfig(width=320, height=180),
-    lidar=LidarConfig(channels=4, points_per_channel=32),
-    traffic=TrafficConfig(extra_ues=2, pass_half_angle_deg=20.0, speed_mps=(12.0, 15.0)),
-    split=(0.34, 0.33, 0.33), pinching=PinchingConfig(pas_grid=(4, 8)))
+TWIN = MULTIUSER
 CFG = PassConfig(users=3, net=PassNetConfig(history=4, patch_len=2, stride=2, token_dim=16,
                                             backbone=BackboneConfig(kind="minilm", unfreeze_last=0)),
                  train=PassTrainConfig(adapter_epochs=1, lora_epochs=1, batch_size=16))

@@ -66,7 +66,7 @@ def _launch_file_nodes(monkeypatch, args):
 
 
 @pytest.mark.parametrize("args", [{}, {"namespace": "bs1", "device": "cpu", "rate": "2.0", "rviz": "true"},
-                                  {"bag": ""}, {"bag": "none"}])
+                                  {"bag": ""}, {"bag": "none"}, {"system": "pass"}, {"system": "both"}])
 def test_launch_file_and_runner_start_the_same_graph(monkeypatch, tmp_path, args):
     launched = _launch_file_nodes(monkeypatch, args)
     specs = build_graph(args)
