@@ -35,13 +35,16 @@ MULTIUSER_DATASET := data/twin_multiuser
 PASS_SAMPLE       := data/twin_multiuser_sample
 PASS_BAG          := rosbags/twin_multiuser_sample
 PASS_MODEL        := models/llm_pass.pt
+# The multi-user twin rebuilt with the generated PASS codebook (paper 003, eqs. 26-27)
+GENERATED_CONFIG  := build/twin_multiuser_generated.yaml
+GENERATED_DATASET := data/twin_multiuser_generated
 # The project's shared real data, beside the clone.
 SHARED_DATA     ?= ../shared/data
 
 .PHONY: help setup test demo dataset bench-convert bench-sensing pretrain detector twin-pictures twin-stats \
 	twin-realism model bench-model bench-data-ratio bench-paper002 ablate-modalities ablate-unfrozen bench-budget bench-ros bench-stages faults soak export clean \
 	twin-ceiling datasets-gps dataset-constant dataset-boulevard bench-twin-scaling bench-gps bench-motion \
-	bench-sweep bench-sweep-fusion dataset-multiuser bench-pass pass-model demo-pass
+	bench-sweep bench-sweep-fusion dataset-multiuser bench-pass pass-model demo-pass dataset-multiuser-generated bench-pass-codebook
 
 help:
 	@echo "make demo   - set up, build the sample scenario and bag, and run the main job"
@@ -58,6 +61,8 @@ help:
 	@echo "make dataset-multiuser - the multi-user twin of paper 003 (config/twin_multiuser.yaml) in $(MULTIUSER_DATASET)"
 	@echo "make bench-pass - paper 003: LLM-PASS for 1-3 users at 4/8/16 PAs against conventional PASS, massive MIMO,"
 	@echo "                 geometry and fixed PAs: Top-1 vs SNR, gain and minimum power vs PAs, sum rate vs power"
+	@echo "make bench-pass-codebook - paper 003 eqs. 26-27: fit the generated PASS codebook on the multi-user twin's"
+	@echo "                 training fixes, rebuild the twin with it, and compare LLM-PASS on both codebooks"
 	@echo "make pass-model - train the shipped LLM-PASS checkpoint ($(PASS_MODEL), 3 users, 4 PAs) on the multi-user twin"
 	@echo "make demo-pass - replay the multi-user sample bag through tracker, llm_pass and beamformer (live sum rate)"
 	@echo "make bench-twin-scaling - twin frames/s at 1 and 2 local Ray workers"
@@ -141,6 +146,22 @@ dataset-multiuser: $(MULTIUSER_DATASET)/scenario.csv
 
 bench-pass: $(MULTIUSER_DATASET)/scenario.csv
 	$(PY) scripts/bench_pass.py --data $(MULTIUSER_DATASET) --out reports/pass
+
+$(GENERATED_CONFIG): $(MULTIUSER_DATASET)/scenario.csv config/twin_multiuser.yaml config/pass.yaml
+	$(CLI) pass-codebook --data $(MULTIUSER_DATASET) --twin-config config/twin_multiuser.yaml --out $@ \
+		--report reports/pass_codebook
+
+$(GENERATED_DATASET)/scenario.csv: $(GENERATED_CONFIG)
+	$(CLI) twin --config $(GENERATED_CONFIG) --out $(GENERATED_DATASET) --overwrite --workers $(TWIN_WORKERS)
+
+dataset-multiuser-generated: $(GENERATED_DATASET)/scenario.csv
+
+# bench-pass's runs (reused when there) and the same runs on the generated twin (one user and three, at
+# 4 PAs), then the comparison.
+bench-pass-codebook: bench-pass $(GENERATED_DATASET)/scenario.csv
+	$(PY) scripts/bench_pass.py --data $(GENERATED_DATASET) --out reports/pass_generated --users 1 3 --every-pas
+	$(PY) scripts/compare_pass_codebooks.py --geometric reports/pass --generated reports/pass_generated \
+		--fit reports/pass_codebook/codebook.json --out reports/pass_codebook
 
 pass-model: $(MULTIUSER_DATASET)/scenario.csv
 	$(CLI) pass --data $(MULTIUSER_DATASET) --users 3 --num-pas 4 --save $(PASS_MODEL) --report reports/pass_model

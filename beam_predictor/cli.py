@@ -273,6 +273,8 @@ def _cmd_pass(args) -> int:
             cfg = replace(cfg, **{key: value})
     if args.epochs is not None:
         cfg = replace(cfg, train=replace(cfg.train, adapter_epochs=args.epochs, lora_epochs=args.epochs))
+    if args.lora_experts is not None:
+        cfg = replace(cfg, net=replace(cfg.net, lora_experts=args.lora_experts))
     data = load_pass_set(args.data, cfg, tracker_settings(args.params_file), args.cache)
     result, model = run_pass(data, cfg)
     out = Path(args.report)
@@ -304,6 +306,59 @@ def _cmd_pass(args) -> int:
                   + (f", Top-1 {100 * top1:5.1f} % of users" if top1 is not None else "")
                   + f", min power {result['min_power'][name]['median_dbm']:5.1f} dBm")
     print(f"report: {out / 'results.json'}")
+    return 0
+
+
+def _cmd_pass_codebook(args) -> int:
+    """Paper 003, eqs. 26-27: the generated PASS codebook, fit on a multi-user twin's training frames (their
+    GPS fixes), written into a twin config that builds the same twin with it."""
+    import json
+    from dataclasses import replace
+
+    import yaml
+
+    from beam_predictor.config import read_yaml, to_mapping
+    from beam_predictor.model.pass_config import PassConfig
+    from beam_predictor.model.pass_data import fix_world, load_pass_set
+    from beam_predictor.physics import pass_system as ps
+    from beam_predictor.physics.pass_codebook import generate_codebook
+    from beam_predictor.runtime.config import tracker_settings
+    from beam_predictor.twin.config import TwinConfig
+    cfg = load_config(PassConfig, args.config or config_path("pass.yaml"))
+    data = load_pass_set(args.data, cfg, tracker_settings(args.params_file), args.cache)
+    doc = read_yaml(args.twin_config, "twin config")
+    twin = load_config(TwinConfig, args.twin_config)
+    if to_mapping(replace(twin.pinching, codebook_positions={}, codebook_targets=())) != \
+            to_mapping(replace(data.pinching, codebook_positions={}, codebook_targets=())):
+        raise ConfigError(f"{args.twin_config}: its pinching section differs from {args.data}'s twin: the "
+                          "codebook would be fit to other waveguides")
+    train = data.split == "train"
+    xyz, have = fix_world(data.inputs["pos"][train], data.inputs["pos_missing"][train], data.array)
+    power, freq = float(ps.dbm_to_w(cfg.link.tx_power_dbm)), float(data.array["frequency_hz"])
+    positions, records, targets = {}, [], None
+    for pas in data.pas_grid:
+        books, targets, record = generate_codebook(data.pinching, freq, pas, xyz, have, power,
+                                                   data.noise_w, cfg.codebook, progress=True)
+        positions[str(pas)] = books.round(7).tolist()
+        records.append(record)
+        print(f"{pas:>2} PAs: mean line-of-sight sum rate of the {record['frames']} training frames "
+              f"(identity precoding, {cfg.link.tx_power_dbm:g} dBm): geometric "
+              f"{record['objective_geometric']:.2f}, targets from the fixes "
+              f"{record['objective_constructed']:.2f}, refined on the SINR "
+              f"{record['objective_refined']:.2f} bit/s/Hz")
+    doc.setdefault("pinching", {})
+    doc["pinching"]["codebook_positions"] = positions
+    doc["pinching"]["codebook_targets"] = targets.round(4).tolist()
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    head = (f"# {args.twin_config} with the generated PASS codebook (beam-predictor pass-codebook --data "
+            f"{args.data}); paper 003, eqs. 26-27.\n")
+    out.write_text(head + yaml.safe_dump(doc, sort_keys=False, width=200))
+    report = Path(args.report)
+    report.mkdir(parents=True, exist_ok=True)
+    (report / "codebook.json").write_text(json.dumps({"data": str(args.data), "records": records,
+                                                      "config": to_mapping(cfg.codebook)}, indent=1))
+    print(f"twin config: {out}\nreport: {report / 'codebook.json'}")
     return 0
 
 
@@ -597,12 +652,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--users", type=int, help="users served at once (1: single user)")
     p.add_argument("--num-pas", type=int, help="PAs per waveguide (one of the twin's pinching.pas_grid)")
     p.add_argument("--epochs", type=int, help="epochs of each stage (adapters, LoRA)")
+    p.add_argument("--lora-experts", type=int,
+                   help="stage 2: 1 = one LoRA adapter; E > 1 = MoE-LoRA (eq. 43)")
     p.add_argument("--params-file", help="ROS 2 parameters file whose yolo_tracker settings make the boxes")
     p.add_argument("--cache", default="build/cache", help="box cache folder")
     p.add_argument("--report", default="reports/pass_run", help="results folder")
     p.add_argument("--save", help="write the kept model as an LLM-PASS checkpoint here (what the llm_pass "
                                   "node serves; models/llm_pass.pt is its default)")
     p.set_defaults(func=_cmd_pass)
+
+    p = sub.add_parser("pass-codebook", help="paper 003, eqs. 26-27: the generated PASS codebook, fit on a "
+                                             "multi-user twin's training fixes; writes a twin config with it")
+    p.add_argument("--data", required=True, help="multi-user twin scenario (make dataset-multiuser)")
+    p.add_argument("--twin-config", default=str(config_path("twin_multiuser.yaml")),
+                   help="the twin config that built --data (the output is this config with the codebook)")
+    p.add_argument("--out", required=True, help="twin YAML to write")
+    p.add_argument("--config", help="PASS YAML (default: the shipped config/pass.yaml; its codebook section)")
+    p.add_argument("--params-file", help="ROS 2 parameters file whose yolo_tracker settings make the boxes")
+    p.add_argument("--cache", default="build/cache", help="box cache folder")
+    p.add_argument("--report", default="reports/pass_codebook",
+                   help="folder of the fit record (codebook.json)")
+    p.set_defaults(func=_cmd_pass_codebook)
 
     p = sub.add_parser("evaluate", help="evaluate a predictor checkpoint on a split (CSV + PNG report)")
     p.add_argument("--checkpoint", default="models/m2beamllm.pt")

@@ -62,8 +62,9 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="reports/pass")
     ap.add_argument("--cache", default="build/cache")
     ap.add_argument("--users", type=int, nargs="+", default=[1, 2, 3], help="user counts to run")
-    ap.add_argument("--every-pas", type=int, nargs="+", default=[1, 3],
-                    help="user counts also run at every PA count (the others at config num_pas only)")
+    ap.add_argument("--every-pas", type=int, nargs="*", default=[1, 3],
+                    help="user counts also run at every PA count (the others at config num_pas only; none: "
+                         "every user count at num_pas only)")
     args = ap.parse_args(argv)
     base = load_config(PassConfig, args.config)
     out = Path(args.out)
@@ -93,7 +94,7 @@ def main(argv=None) -> int:
              {k: [100 * c[k] for c in curve] for k in probing},
              "probing SNR of the best codeword (dB)", "Top-1 (%)", f"single user, {base.num_pas} PAs")
         rows = []
-        for pas in grid:
+        for pas in [p for p in grid if (1, p) in results]:
             one = results[1, pas]
             m = one["methods"]
             rows.append({"num_pas": pas, **{f"{k}_db": round(m[k]["gain_db"], 3) for k in SINGLE},
@@ -101,7 +102,8 @@ def main(argv=None) -> int:
                          "llm_probe_over_conventional_pct": round(one["gain_over_conventional_pct"], 2),
                          "fallback_pct": round(100 * one["fallback"], 2)})
         write_csv(out / "gain_pas.csv", rows)
-        plot(out / "gain_pas.png", list(grid), {k: [r[f"{k}_db"] for r in rows] for k in SINGLE},
+        plot(out / "gain_pas.png", [r["num_pas"] for r in rows],
+             {k: [r[f"{k}_db"] for r in rows] for k in SINGLE},
              "PAs per waveguide", "mean beamforming gain |h|^2 (dB)", "single user, MRT")
         md += ["## Single user (MRT, waveguide 0)", "",
                "| PAs | " + " | ".join(SINGLE) + " | llm_probe vs conventional (paper +51.92 %) |",

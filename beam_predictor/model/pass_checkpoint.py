@@ -78,7 +78,7 @@ def load_pass(path: str | Path) -> PassBundle:
         raise CheckpointError(f"{path}: the frozen backbone weights ({model.source}) differ from the ones it "
                               "was trained on")
     if blob["lora"]:
-        model.add_lora(cfg.net.lora_r, cfg.net.lora_alpha, cfg.net.lora_dropout)
+        model.add_lora()
     try:
         missing, unexpected = model.load_state_dict(blob["state"], strict=False)
     except RuntimeError as exc:                  # shapes that do not fit the stored config

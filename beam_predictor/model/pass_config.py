@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from beam_predictor.config import ConfigError
 from beam_predictor.model.config import BackboneConfig
+from beam_predictor.physics.pass_codebook import GenerationConfig
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class PassNetConfig:
     backbone: BackboneConfig = field(default_factory=lambda: BackboneConfig(kind="minilm", unfreeze_last=0))
     lora_r: int = 8                     # stage 2: LoRA (peft) on the LLM's attention
     lora_alpha: int = 16
+    lora_experts: int = 1               # E > 1: a mixture of E LoRA experts with a token-wise gate (eq. 43)
     lora_dropout: float = 0.05
     dropout: float = 0.1
 
@@ -63,6 +65,7 @@ class PassConfig:
     link: PassLinkConfig = field(default_factory=PassLinkConfig)
     net: PassNetConfig = field(default_factory=PassNetConfig)
     train: PassTrainConfig = field(default_factory=PassTrainConfig)
+    codebook: GenerationConfig = field(default_factory=GenerationConfig)   # `beam-predictor pass-codebook`
 
     def __post_init__(self):
         if self.users < 1:

@@ -183,6 +183,13 @@ def newest_fix(pos: np.ndarray, pos_missing: np.ndarray) -> tuple[np.ndarray, np
     return np.take_along_axis(pos, newest[..., None, None], axis=-2)[..., 0, :], have.any(-1)
 
 
+def fix_world(pos: np.ndarray, pos_missing: np.ndarray, array: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(..., 3) the newest accepted fix of each window in world metres (the twin's street frame: the
+    array's place plus the site metres) and (...,) whether there is one."""
+    xyz, have = newest_fix(pos, pos_missing)
+    return np.asarray(array["position"], float) + xyz, have
+
+
 def codebook_prior(pos: np.ndarray, pos_missing: np.ndarray, book: np.ndarray, wg, array: dict) -> np.ndarray:
     """(F, K) what the site's geometry alone says of each codeword: its gain in dB at the user's newest
     GPS position, assuming line of sight, minus the best codeword's, over 10 (0 without a fix).
@@ -190,8 +197,7 @@ def codebook_prior(pos: np.ndarray, pos_missing: np.ndarray, book: np.ndarray, w
     ``pos`` (F, L, 3) site metres from the window, ``book`` (K, P) the waveguide's codebook, ``wg``
     its pinching config (scene coordinates, the array at ``array["position"]``).  A model input: it
     uses the GPS fix and what the base station knows of its own waveguides, nothing else."""
-    xyz, have = newest_fix(pos, pos_missing)
-    ue = np.asarray(array["position"], float)[None] + xyz
+    ue, have = fix_world(pos, pos_missing, array)
     out = np.zeros((len(pos), len(book)), np.float32)
     ones = np.ones(book.shape)
     freq = float(array["frequency_hz"])
@@ -202,9 +208,12 @@ def codebook_prior(pos: np.ndarray, pos_missing: np.ndarray, book: np.ndarray, w
 
 
 def geometry_codewords(inputs: dict, pin, array: dict) -> np.ndarray:
-    """The geometric anchor: per frame and user, the codeword whose focus is nearest the newest
-    accepted GPS fix along the street (site metres + the array's place on the street); -1 without one."""
-    targets = pinching.codebook_targets(pin)[:, 0] - float(array["position"][0])
+    """The geometric anchor: per frame and user u, the codeword of waveguide u whose focus is nearest the
+    newest accepted GPS fix in the street plane (site metres + the array's place); -1 without one.
+    The geometric codebook's foci lie on one line along the street: the nearest along the street."""
+    targets = ps.waveguide_targets(pin)[..., :2]                               # (N, K, 2) world
     xyz, have = newest_fix(inputs["pos"], inputs["pos_missing"])
-    out = np.abs(xyz[..., 0, None] - targets).argmin(-1)
+    world = xyz[..., :2] + np.asarray(array["position"], float)[:2]            # (F, U, 2)
+    u = world.shape[1]
+    out = ((world[:, :, None, :] - targets[None, :u]) ** 2).sum(-1).argmin(-1)
     return np.where(have, out, -1)

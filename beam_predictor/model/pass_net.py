@@ -15,9 +15,9 @@ mean-pooled and a head maps them to the K codewords of that user's waveguide (eq
 
 Two-stage fine-tuning (Sec. IV-B): :meth:`PassNet.adapter_parameters` are the token maps,
 the slot embeddings and the heads (the LLM frozen); :meth:`PassNet.add_lora` then injects
-LoRA (peft) into the LLM's attention query and value projections.  The paper's
-mixture-of-experts gating over several LoRA adapters (eq. 43) is not built: peft has no
-MoE-LoRA, and one adapter already trains here.
+LoRA (peft) into the LLM's attention query and value projections, or with
+``net.lora_experts`` E > 1 the paper's mixture of E LoRA experts with a token-wise gate
+(MoE-LoRA, eq. 43; :mod:`beam_predictor.model.moe_lora`).
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ class PassNet(nn.Module):
     def __init__(self, cfg, num_codewords: int):
         super().__init__()
         net = cfg.net
-        self.users, self.num_codewords = cfg.users, num_codewords
+        self.users, self.num_codewords, self.net_cfg = cfg.users, num_codewords, net
         pa = PAHeadConfig(patch_len=net.patch_len, stride=net.stride, token_dim=net.token_dim)
         self.box = BoxTokenizer(BOX_CHANNELS, net.history, net.token_dim, pa)
         self.pos = nn.Linear(net.history * (POSITION_CHANNELS + 1), net.token_dim)
@@ -60,12 +60,20 @@ class PassNet(nn.Module):
         llm = {id(p) for p in self.backbone.llm.parameters()}
         return [p for p in self.parameters() if id(p) not in llm and p.requires_grad]
 
-    def add_lora(self, r: int, alpha: int, dropout: float) -> list[nn.Parameter]:
-        """Stage 2: LoRA adapters in the frozen LLM's attention; returns their parameters."""
-        from peft import LoraConfig, inject_adapter_in_model
-        inject_adapter_in_model(LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout,
-                                           target_modules=list(LORA_TARGETS)), self.backbone.llm)
+    def add_lora(self) -> list[nn.Parameter]:
+        """Stage 2: LoRA adapters in the frozen LLM's attention (peft), or with ``net.lora_experts`` E > 1 a
+        mixture of E LoRA experts with a token-wise gate (eq. 43, :mod:`beam_predictor.model.moe_lora`);
+        returns their parameters."""
+        net = self.net_cfg
         self.lora = True
+        if net.lora_experts > 1:
+            from beam_predictor.model.moe_lora import inject
+            return inject(self.backbone.llm, LORA_TARGETS, net.lora_experts, net.lora_r, net.lora_alpha,
+                          net.lora_dropout)
+        from peft import LoraConfig, inject_adapter_in_model
+        inject_adapter_in_model(LoraConfig(r=net.lora_r, lora_alpha=net.lora_alpha,
+                                           lora_dropout=net.lora_dropout, target_modules=list(LORA_TARGETS)),
+                                self.backbone.llm)
         return [p for n, p in self.backbone.llm.named_parameters() if "lora_" in n]
 
     def forward(self, x: dict[str, torch.Tensor]) -> torch.Tensor:

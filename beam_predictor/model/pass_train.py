@@ -78,9 +78,7 @@ def train_pass(cfg, train_inputs: dict, y_train: np.ndarray, val_inputs: dict, y
     n = len(y_train)
     for stage, epochs, params, lr in stages:
         if stage == "lora":
-            n_cfg = cfg.net
-            params = (model.adapter_parameters()
-                      + model.add_lora(n_cfg.lora_r, n_cfg.lora_alpha, n_cfg.lora_dropout))
+            params = model.adapter_parameters() + model.add_lora()
         opt = torch.optim.AdamW(params, lr=lr, weight_decay=tc.weight_decay)
         for _ in tqdm(range(epochs), desc=f"pass {stage}", disable=not progress):
             weights = torch.from_numpy(dwa_weights(losses, tc.dwa_temperature)).float()

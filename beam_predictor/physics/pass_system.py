@@ -75,10 +75,43 @@ def waveguide(cfg, w: int):
 
 
 def waveguide_books(cfg, frequency_hz: float, num_pas: int | None = None) -> np.ndarray:
-    """(N, K, num_pas) PA positions (metres from each feed) of every waveguide's codebook."""
+    """(N, K, num_pas) PA positions (metres from each feed) of every waveguide's codebook: the generated
+    one of ``pinching.codebook_positions`` when it holds this PA count, else the geometric one."""
     cfg = cfg if num_pas is None else replace(cfg, num_pas=num_pas)
+    generated = generated_books(cfg, cfg.num_pas)
+    if generated is not None:
+        return generated
     return np.stack([pinching.build_codebook(waveguide(cfg, w), frequency_hz)
                      for w in range(cfg.num_waveguides)])
+
+
+def waveguide_targets(cfg) -> np.ndarray:
+    """(N, K, 3) every waveguide's codeword focus points (world metres): the generated codebook's
+    (``pinching.codebook_targets``), else the geometric ones."""
+    if len(cfg.codebook_targets):
+        targets = np.asarray(cfg.codebook_targets, dtype=np.float64)
+        want = (cfg.num_waveguides, cfg.num_codewords, 3)
+        if targets.shape != want:
+            raise ConfigError(f"pinching.codebook_targets: shape {targets.shape}, expected {want}")
+        return targets
+    return np.stack([pinching.codebook_targets(waveguide(cfg, w)) for w in range(cfg.num_waveguides)])
+
+
+def generated_books(cfg, num_pas: int) -> np.ndarray | None:
+    """The (N, K, num_pas) generated codebook of ``pinching.codebook_positions`` (None: geometric);
+    one of the wrong shape, or with a PA off its waveguide, is a ConfigError."""
+    stored = cfg.codebook_positions.get(str(num_pas), cfg.codebook_positions.get(num_pas))
+    if stored is None:
+        return None
+    books = np.asarray(stored, dtype=np.float64)
+    want = (cfg.num_waveguides, cfg.num_codewords, num_pas)
+    if books.shape != want:
+        raise ConfigError(f"pinching.codebook_positions[{num_pas}]: shape {books.shape}, expected "
+                          f"(waveguides, codewords, PAs) = {want}")
+    if (books < 0).any() or (books > cfg.length_m).any():
+        raise ConfigError(f"pinching.codebook_positions[{num_pas}]: a PA outside the {cfg.length_m} m "
+                          "waveguide")
+    return books
 
 
 def pa_points(books: np.ndarray, cfg) -> np.ndarray:

@@ -25,6 +25,14 @@ import numpy as np
 C0 = 299_792_458.0
 
 
+def _xp(a):
+    """numpy, or torch for a torch tensor (the generated codebook's gradient runs through this model)."""
+    if type(a).__module__.startswith("torch"):
+        import torch
+        return torch
+    return np
+
+
 def _phase(x, target, cfg, lam) -> np.ndarray:
     sx, sy, sz = cfg.start
     r = np.sqrt((sx + x - target[0]) ** 2 + (sy - target[1]) ** 2 + (sz - target[2]) ** 2)
@@ -56,12 +64,14 @@ def codebook_targets(cfg) -> np.ndarray:
     return np.stack([x, np.full_like(x, cfg.target_y), np.full_like(x, cfg.target_z)], axis=-1)
 
 
-def build_codebook(cfg, frequency_hz: float) -> np.ndarray:
-    """(K, num_pas) PA positions in metres from the feed, sorted, for every codeword."""
+def build_codebook(cfg, frequency_hz: float, targets: np.ndarray | None = None) -> np.ndarray:
+    """(K, num_pas) PA positions in metres from the feed, sorted, for every codeword, focused on
+    ``targets`` (K, 3) (default: :func:`codebook_targets`)."""
     lam = C0 / frequency_hz
     span = lam / (cfg.effective_index - 1.0) * 1.05     # phase advances >= 2 pi within this
-    book = np.zeros((cfg.num_codewords, cfg.num_pas))
-    for k, target in enumerate(codebook_targets(cfg)):
+    targets = codebook_targets(cfg) if targets is None else np.asarray(targets, float)
+    book = np.zeros((len(targets), cfg.num_pas))
+    for k, target in enumerate(targets):
         x0 = float(np.clip(target[0] - cfg.start[0], 0.0, cfg.length_m))
         phi0 = _phase(x0, target, cfg, lam)
         chosen = [x0]
@@ -88,16 +98,20 @@ def build_codebook(cfg, frequency_hz: float) -> np.ndarray:
     return book
 
 
-def effective_channels(book: np.ndarray, ue: np.ndarray, los: np.ndarray, cfg,
-                       frequency_hz: float) -> np.ndarray:
-    """(K,) complex effective channel of every codeword; ``los`` is a (K, N) 0/1 mask."""
+def effective_channels(book, ue, los, cfg, frequency_hz: float):
+    """(..., K) complex effective channel of every codeword ``book`` (K, N) at the UE position(s) ``ue``
+    (..., 3); ``los`` is a (K, N) 0/1 mask (or broadcasts against (..., K, N)).  numpy arrays, or
+    torch tensors (all of them) for a gradient with respect to the PA positions."""
+    xp = _xp(book)
     lam = C0 / frequency_hz
-    pa = pa_world(book, cfg)                                   # (K, N, 3)
-    r = np.linalg.norm(pa - np.asarray(ue)[None, None, :], axis=-1)
+    sx, sy, sz = cfg.start
+    ue = ue if xp is not np else np.asarray(ue, dtype=np.float64)
+    ue = ue[..., None, None, :]                                # (..., 1, 1, 3) against (K, N)
+    r = xp.sqrt((sx + book - ue[..., 0]) ** 2 + (sy - ue[..., 1]) ** 2 + (sz - ue[..., 2]) ** 2)
     eta = lam / (4 * np.pi)
-    h = (eta * np.exp(-2j * np.pi * r / lam) / r
-         * np.exp(-2j * np.pi * cfg.effective_index * book / lam) * los)
-    return h.sum(axis=1) / np.sqrt(book.shape[1])
+    h = (eta * xp.exp(-2j * np.pi * r / lam) / r
+         * xp.exp(-2j * np.pi * cfg.effective_index * book / lam) * los)
+    return h.sum(-1) / np.sqrt(book.shape[-1])
 
 
 def gain_db(h: np.ndarray) -> np.ndarray:

@@ -177,6 +177,11 @@ class PinchingConfig:
     num_waveguides: int = 4
     waveguide_spacing_m: float = 0.25     # the next waveguide runs this much further from the street
     pas_grid: tuple[int, ...] = (4, 8, 16)
+    # The generated codebook (paper 003, eqs. 26-27; physics/pass_codebook.py, `beam-predictor
+    # pass-codebook`): PA count -> (waveguides, codewords, PAs) positions in metres from each feed.
+    # {} = the geometric codebook.  Only the multi-user links (unit1_pass_mu) use it.
+    codebook_positions: dict = field(default_factory=dict)
+    codebook_targets: tuple = ()          # its (waveguides, codewords, 3) focus points; () = geometric
 
 
 @dataclass(frozen=True)

@@ -185,3 +185,46 @@ def test_the_live_step_commands_what_the_offline_evaluation_chose(scene, data, t
         np.testing.assert_array_equal(commands[1].positions_m,
                                       ps.waveguide_books(pin, 60e9, CFG.num_pas)[1][commands[1].codeword])
     assert live.fallbacks == int(fallback.sum()) and sum(c.power_share for c in commands) == pytest.approx(1)
+
+
+def test_the_generated_codebook_builds_a_twin_with_its_links(scene, data, tmp_path):
+    """`beam-predictor pass-codebook`: fit on the training fixes, written as a twin config; the twin built
+    with it stores the generated codebook's links (the same frames, other links), and the pipeline's prior,
+    anchor and live step use the generated positions."""
+    import json
+
+    import yaml
+
+    from beam_predictor.cli import main
+    from beam_predictor.config import load_config, to_mapping
+    from beam_predictor.twin.config import TwinConfig
+    twin_yaml, pass_yaml, out = tmp_path / "twin.yaml", tmp_path / "pass.yaml", tmp_path / "generated.yaml"
+    twin_yaml.write_text(yaml.safe_dump(to_mapping(TWIN)))
+    pass_yaml.write_text(yaml.safe_dump({**to_mapping(CFG), "codebook": {"iterations": 5}}))
+    cache = str(tmp_path / "cache")
+    args = ["pass-codebook", "--data", str(scene), "--twin-config", str(twin_yaml), "--config",
+            str(pass_yaml), "--out", str(out), "--cache", cache, "--report", str(tmp_path / "report")]
+    assert main(args) == 0
+    generated = load_config(TwinConfig, out)
+    assert sorted(generated.pinching.codebook_positions) == ["4", "8"]
+    assert np.asarray(generated.pinching.codebook_positions["8"]).shape == (4, 32, 8)
+    fit = json.loads((tmp_path / "report" / "codebook.json").read_text())["records"]
+    assert all(r["objective_refined"] >= r["objective_constructed"] - 1e-9 for r in fit)
+    # a twin config whose waveguides differ from the data's is refused
+    other = tmp_path / "other.yaml"
+    three = PinchingConfig(pas_grid=(4, 8), num_waveguides=3)
+    other.write_text(yaml.safe_dump(to_mapping(replace(TWIN, pinching=three))))
+    assert main(args[:4] + [str(other)] + args[5:]) == 2
+    # the twin built with it: the same pass, the generated codebook's links
+    one = tmp_path / "one"
+    generate(one, replace(generated, passes=1), progress=False)
+    gen = load_pass_set(one, CFG, tracker_settings(), cache, progress=False)
+    books = ps.waveguide_books(gen.pinching, 60e9, CFG.num_pas)
+    np.testing.assert_array_equal(books, np.asarray(generated.pinching.codebook_positions["4"]))
+    first = data.seq == data.seq[0]
+    assert len(gen.index) == first.sum()
+    np.testing.assert_array_equal(gen.inputs["box"], data.inputs["box"][first])
+    assert not np.allclose(gen.links, data.links[:, first])
+    # the geometry anchor takes the generated focus points (here the geometric ones: each user has fewer
+    # training fixes than codewords, so only the gradient moved the PAs)
+    np.testing.assert_allclose(ps.waveguide_targets(gen.pinching), generated.pinching.codebook_targets)

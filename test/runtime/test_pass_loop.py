@@ -81,8 +81,10 @@ def test_the_beamformer_scores_the_command_against_the_label_with_the_same_physi
         loop.frame(400, info, 0.7)
 
 
-def test_a_pass_checkpoint_serves_what_was_saved(tmp_path):
-    """Save, load, same probabilities (with LoRA too); the predictor's checkpoint is refused by format."""
+@pytest.mark.parametrize("experts", [1, 3])
+def test_a_pass_checkpoint_serves_what_was_saved(tmp_path, experts):
+    """Save, load, same probabilities (with LoRA, or a mixture of LoRA experts); the predictor's checkpoint
+    is refused by format."""
     import torch
 
     from beam_predictor.model.checkpoint import _read
@@ -93,10 +95,11 @@ def test_a_pass_checkpoint_serves_what_was_saved(tmp_path):
     from beam_predictor.model.pass_train import predict
     from beam_predictor.twin.config import PinchingConfig
     from beam_predictor.window import BOX_CHANNELS, KIN_CHANNELS, POSITION_CHANNELS
-    cfg = PassConfig(users=2, net=PassNetConfig(history=4, patch_len=2, stride=2, token_dim=16))
+    cfg = PassConfig(users=2, net=PassNetConfig(history=4, patch_len=2, stride=2, token_dim=16,
+                                                lora_experts=experts))
     torch.manual_seed(0)
     model = PassNet(cfg, 6)
-    model.add_lora(cfg.net.lora_r, cfg.net.lora_alpha, cfg.net.lora_dropout)
+    model.add_lora()
     with torch.no_grad():
         for p in model.parameters():
             if p.requires_grad:
@@ -118,7 +121,8 @@ def test_a_pass_checkpoint_serves_what_was_saved(tmp_path):
     assert read_pass_config(path).users == 2 and "2 user(s)" in back.description
     assert path.stat().st_size < 2_000_000                   # the frozen LLM is not stored
     blob = _read(path, "llm_pass/1")
-    assert not any(k.startswith("backbone.llm.") and "lora_" not in k for k in blob["state"])
+    trained = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert {k for k in blob["state"] if k.startswith("backbone.llm.")} <= trained     # no frozen LLM weight
     from beam_predictor.config import PACKAGE_ROOT
     with pytest.raises(CheckpointError, match="format 2"):
         load_pass(PACKAGE_ROOT.parent / "models" / "m2beamllm.pt")
