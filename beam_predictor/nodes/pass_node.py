@@ -16,6 +16,7 @@ a user-box message that does not follow the contract is logged with the topic an
 from __future__ import annotations
 
 import time
+from collections import deque
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
@@ -35,7 +36,7 @@ class PassNode(ManagedNode):
     def __init__(self, **node_kwargs):
         super().__init__("llm_pass", PassNodeConfig, **node_kwargs)
         self.live = None
-        self.stats = {"frames": 0, "commands": 0, "bad_user_boxes": 0, "ms": []}
+        self.stats = {"frames": 0, "commands": 0, "bad_user_boxes": 0, "ms": deque(maxlen=1000)}
         self.start()
 
     def load(self) -> None:
@@ -50,9 +51,10 @@ class PassNode(ManagedNode):
         self.live = OnlinePass.from_bundle(bundle, site, 1.0 / contract.FRAME_RATE_HZ)
         self.get_logger().info(f"loaded {self.cfg.checkpoint}: {bundle.description}")
         self.fix_keys = {unit: f"fix{unit}" for unit in self.live.units}
+        gap = self.live.window.windows[2].spec.gap_reset_s       # stamps that jump back: a new pass
         self.sync = StampSynchronizer(("boxes",) + tuple(self.fix_keys.values()),
                                       int(self.cfg.tolerance * 1e9), int(self.cfg.max_wait * 1e9),
-                                      silent_after=self.cfg.silent_after)
+                                      restart_ns=int(gap * 1e9), silent_after=self.cfg.silent_after)
         self.cmd_pub = self.create_lifecycle_publisher(JointTrajectory, contract.PASS_COMMAND.node_name,
                                                        qos(contract.PASS_COMMAND.qos))
         self.fused_pub = self.create_lifecycle_publisher(Header, contract.FUSED.node_name,

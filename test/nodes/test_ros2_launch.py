@@ -13,6 +13,9 @@ here, so the launches pass static_tf:=false.
    to SIGTERM or SIGKILL (it does after 5 s); the report is complete.
 2. bag:=none and a separate player offering the bag's recorded best-effort QoS, standing in for
    `ros2 bag play`: commands arrive.
+3. system:=pass (paper 003) on a small multi-user twin's bag, in lock-step, with the shipped
+   LLM-PASS checkpoint found through the ament index: the tracker follows its three users, the
+   llm_pass node commands every frame and the beamformer scores every command's sum rate.
 """
 from __future__ import annotations
 
@@ -143,3 +146,25 @@ def test_ros2_launch_without_player_takes_a_best_effort_replay(workspace, tmp_pa
     _assert_clean_exit(launch, NODES)
     summary = json.loads((report / "summary.json").read_text())
     assert summary["commands_scored"] >= 0.5 * summary["frames_after_warmup"], summary
+
+
+def test_ros2_launch_places_every_users_pinching_antennas(workspace, tmp_path):
+    from beam_predictor.bag.convert import convert
+    from beam_predictor.twin.generate import generate
+    from twin_helpers import MULTIUSER
+    scene, bag, report = tmp_path / "scene", tmp_path / "bag", tmp_path / "report"
+    generate(scene, MULTIUSER, progress=False)
+    frames = convert(scene, bag, progress=False).frames
+    launch = _Launch(workspace, tmp_path, f"system:=pass lockstep:=true bag:={bag} "
+                                          f"site:={scene / 'twin_meta.json'} report:={report}")
+    try:
+        assert launch.wait_for(r"\[bag_player\]: done: \d+ messages published", 300), launch.tail()
+        time.sleep(3.0)
+    finally:
+        launch.interrupt()
+    _assert_clean_exit(launch, 3 + 1)                  # tracker, llm_pass, beamformer; the player
+    assert "llm_pass.pt" in "".join(launch.lines), launch.tail()
+    summary = json.loads((report / "summary.json").read_text())["pass"]
+    assert summary["frames_measured"] == summary["commands_scored"] == summary["frames"] == frames, summary
+    assert summary["users"] == 3 and summary["commands_unmatched"] == 0, summary
+    assert (report / "pass.csv").is_file() and (report / "pass.png").stat().st_size > 0
