@@ -157,9 +157,9 @@ $(GENERATED_DATASET)/scenario.csv: $(GENERATED_CONFIG)
 dataset-multiuser-generated: $(GENERATED_DATASET)/scenario.csv
 
 # bench-pass's runs (reused when there) and the same runs on the generated twin (one user and three, at
-# 4 PAs), then the comparison.
+# 4, 8 and 16 PAs), then the comparison.
 bench-pass-codebook: bench-pass $(GENERATED_DATASET)/scenario.csv
-	$(PY) scripts/bench_pass.py --data $(GENERATED_DATASET) --out reports/pass_generated --users 1 3 --every-pas
+	$(PY) scripts/bench_pass.py --data $(GENERATED_DATASET) --out reports/pass_generated --users 1 3
 	$(PY) scripts/compare_pass_codebooks.py --geometric reports/pass --generated reports/pass_generated \
 		--fit reports/pass_codebook/codebook.json --out reports/pass_codebook
 

@@ -22,7 +22,11 @@ MULTI = ("llm", "geometry", "conventional_all", "oracle", "massive_mimo")
 
 
 def runs(folder: Path) -> dict[str, dict]:
-    return {p.stem: json.loads(p.read_text()) for p in sorted((folder / "runs").glob("*.json"))}
+    """``runs/<U>u_<P>pa.json`` by name, in order of users, then PAs."""
+    def order(p: Path) -> tuple[int, int]:
+        users, pas = p.stem.split("_")
+        return int(users[:-1]), int(pas[:-2])
+    return {p.stem: json.loads(p.read_text()) for p in sorted((folder / "runs").glob("*.json"), key=order)}
 
 
 def main(argv=None) -> int:
@@ -35,7 +39,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="reports/pass_codebook")
     args = ap.parse_args(argv)
     geo, gen = runs(Path(args.geometric)), runs(Path(args.generated))
-    shared = sorted(set(geo) & set(gen))
+    shared = [n for n in geo if n in gen]
     if not shared:
         raise SystemExit(f"no run in both {args.geometric}/runs and {args.generated}/runs")
     out = Path(args.out)
