@@ -317,7 +317,7 @@ def _cmd_pass_codebook(args) -> int:
 
     import yaml
 
-    from beam_predictor.config import read_yaml, to_mapping
+    from beam_predictor.config import from_mapping, read_yaml, to_mapping
     from beam_predictor.model.pass_config import PassConfig
     from beam_predictor.model.pass_data import fix_world, load_pass_set
     from beam_predictor.physics import pass_system as ps
@@ -327,7 +327,7 @@ def _cmd_pass_codebook(args) -> int:
     cfg = load_config(PassConfig, args.config or config_path("pass.yaml"))
     data = load_pass_set(args.data, cfg, tracker_settings(args.params_file), args.cache)
     doc = read_yaml(args.twin_config, "twin config")
-    twin = load_config(TwinConfig, args.twin_config)
+    twin = from_mapping(TwinConfig, doc, str(args.twin_config))
     if to_mapping(replace(twin.pinching, codebook_positions={}, codebook_targets=())) != \
             to_mapping(replace(data.pinching, codebook_positions={}, codebook_targets=())):
         raise ConfigError(f"{args.twin_config}: its pinching section differs from {args.data}'s twin: the "

@@ -36,7 +36,7 @@ class PassNode(ManagedNode):
     def __init__(self, **node_kwargs):
         super().__init__("llm_pass", PassNodeConfig, **node_kwargs)
         self.live = None
-        self.stats = {"frames": 0, "commands": 0, "bad_user_boxes": 0, "ms": deque(maxlen=1000)}
+        self.stats = {"frames": 0, "bad_user_boxes": 0, "ms": deque(maxlen=1000)}       # a command per frame
         self.start()
 
     def load(self) -> None:
@@ -106,12 +106,11 @@ class PassNode(ManagedNode):
             msg.points.append(JointTrajectoryPoint(positions=values))
             self.cmd_pub.publish(msg)
             self.stats["frames"] += 1
-            self.stats["commands"] += 1
             self.fused_pub.publish(header)
 
     def publish_diagnostics(self) -> None:
         st, sync = self.stats, self.sync.stats
-        values = {"frames": st["frames"], "commands": st["commands"], "users": len(self.live.units),
+        values = {"frames": st["frames"], "commands": st["frames"], "users": len(self.live.units),
                   "fallback_users": self.live.fallbacks, "bad_user_boxes": st["bad_user_boxes"],
                   "partial_frames": sync.partial, "frames_dropped_late": sync.late,
                   "step_ms_p50": f"{np.percentile(st['ms'], 50):.2f}" if st["ms"] else "nan",
@@ -126,7 +125,7 @@ class PassNode(ManagedNode):
     def close(self) -> None:
         if self.live is not None:
             ms = self.stats["ms"]
-            print(f"llm_pass: {self.stats['frames']} frames, {self.stats['commands']} commands, "
+            print(f"llm_pass: {self.stats['frames']} frames (a command each), "
                   f"{self.live.fallbacks} fallback user-frames, {self.sync.stats.partial} partial frames; "
                   f"step ms p50 {np.percentile(ms, 50) if ms else float('nan'):.2f}", flush=True)
 

@@ -174,7 +174,8 @@ class FrameLedger:
     A frame is keyed (epoch, stamp).  A measured stamp more than ``match_window_s`` behind the newest
     one starts a new epoch (a looped bag or a restarted source replays earlier stamps), so a looped
     bag is scored pass after pass instead of matching its second pass to the first's leftovers.
-    Truth and commands older than ``match_window_s`` before a scored frame are forgotten."""
+    Truth and commands more than ``match_window_s`` older than the newest measured frame are forgotten,
+    so frames no command comes for (a silent fusion node, a graph without llm_pass) do not pile up."""
 
     def __init__(self, match_window_s: float):
         self.match_ns = int(match_window_s * 1e9)
@@ -191,7 +192,9 @@ class FrameLedger:
             self.truth.clear()
             self.commands.clear()
             self.newest = None
-        self.newest = t if self.newest is None else max(self.newest, t)
+        if self.newest is None or t > self.newest:
+            self.newest = t
+            self._forget((self.epoch, t - self.match_ns))   # frames no command came for (a silent node)
         key = (self.epoch, t)
         self.truth.setdefault(key, {"arrival": now})
         return key
@@ -225,7 +228,10 @@ class FrameLedger:
 
     def mark_scored(self, key) -> None:
         self.scored.add(key)
-        horizon = (key[0], key[1] - self.match_ns)
+        self._forget((key[0], key[1] - self.match_ns))
+
+    def _forget(self, horizon: tuple[int, int]) -> None:
+        """Drop truth and commands older than ``horizon`` (epoch, stamp)."""
         self.truth = {k: v for k, v in self.truth.items() if k >= horizon}
         self.commands = {k: v for k, v in self.commands.items() if k >= horizon}
 
